@@ -1,0 +1,35 @@
+# The only entry point. `make` (or `make help`) lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt | sha256sum | cut -c1-12)
+
+.PHONY: help install lint test test-unit test-integration validate run up deploy bench chaos test-sfn-local clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
+
+$(STAMP): requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required, found " + sys.version.split()[0])'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP) ## Create .venv with the pinned tools (done automatically by the other targets)
+
+lint: $(STAMP) ## ruff on all Python code, cfn-lint on template.yaml, ASL validation
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+test: $(STAMP) ## Run every test (unit, template/ASL, integration on the local stack)
+	$(PY) -m pytest
+
+test-unit: $(STAMP) ## Unit tests of the four Lambdas only
+	$(PY) -m pytest tests/unit
+
+clean: ## Remove the venv, build caches and artifacts
+	rm -rf $(VENV) .build .pytest_cache .ruff_cache artifacts .local-stack
