@@ -9,7 +9,7 @@ import message_store
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError, ConnectTimeoutError
-from botocore.stub import Stubber
+from botocore.stub import ANY, Stubber
 from lambda_testkit import (
     LOG_KEYS,
     TABLE_NAME,
@@ -175,19 +175,13 @@ def test_put_item_arguments(app):
             {},
             {
                 "TableName": TABLE_NAME,
-                "Item": stub_any_item(),
+                "Item": ANY,
                 "ConditionExpression": "attribute_not_exists(message_id)",
                 "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
             },
         )
         app.lambda_handler(work_item("valid_transaction"), None)
         stub.assert_no_pending_responses()
-
-
-def stub_any_item():
-    from botocore.stub import ANY
-
-    return ANY
 
 
 def lost_race_error(item=None):
