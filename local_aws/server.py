@@ -15,12 +15,9 @@ Everything else goes to moto's `DomainDispatcherApplication` untouched.
 
 from __future__ import annotations
 
-import copy
-import datetime as dt
 import io
 import json
 import logging
-import math
 import os
 import re
 import threading
@@ -32,8 +29,10 @@ from urllib.parse import parse_qs, unquote
 from werkzeug.serving import make_server
 
 from local_aws import moto_patches
+from local_aws.errors import ApiError
 from local_aws.faults import FaultInjector, RequestInfo, error_response, identify_request
-from local_aws.lambda_runtime import FunctionNotFound, LambdaRuntime, new_root_trace_header
+from local_aws.lambda_runtime import FunctionNotFound, LambdaRuntime
+from local_aws.stepfunctions import StepFunctionsFront
 
 DEFAULT_PORT = 4577
 DEFAULT_REGION = "us-east-1"
@@ -44,16 +43,6 @@ _SFN_TARGETS = {"AWSStepFunctions.StartSyncExecution", "AWSStepFunctions.StartEx
 _JSON_10 = "application/x-amz-json-1.0"
 
 LOG = logging.getLogger("local_aws")
-
-
-class ApiError(Exception):
-    """An AWS error answered by the front itself (awsJson or rest-json)."""
-
-    def __init__(self, code: str, message: str, status: int = 400):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
 
 
 Response = tuple[int, list[tuple[str, str]], bytes]
@@ -80,149 +69,6 @@ def _rest_json_error(error: ApiError) -> Response:
     ]
     body = {"Type": "User", "message": error.message}
     return error.status, headers, json.dumps(body).encode("utf-8")
-
-
-def _epoch(value: dt.datetime | None) -> float | None:
-    return value.timestamp() if value is not None else None
-
-
-class StepFunctionsFront:
-    """StartSyncExecution / StartExecution on moto's Step Functions interpreter backend."""
-
-    def __init__(self, account_id: str, region: str):
-        self.account_id = account_id
-        self.region = region
-
-    @property
-    def backend(self):
-        from moto.stepfunctions.parser.models import stepfunctions_parser_backends
-
-        return stepfunctions_parser_backends[self.account_id][self.region]
-
-    def _start(self, params: dict[str, Any], sync: bool):
-        from moto.stepfunctions.parser.api import StateMachineType
-        from moto.stepfunctions.parser.backend.execution import Execution, SyncExecution
-
-        arn = params.get("stateMachineArn")
-        if not arn:
-            raise ApiError("ValidationException", "stateMachineArn is required")
-        base_arn = arn.split("#", 1)[0]
-        backend = self.backend
-        state_machine = _call_moto(backend.describe_state_machine, base_arn)
-        if sync and state_machine.type != "EXPRESS":
-            raise ApiError(
-                "StateMachineTypeNotSupported",
-                "This operation is not supported by this type of state machine",
-            )
-        name = params.get("name") or str(uuid.uuid4())
-        raw_input = params.get("input")
-        raw_input = "{}" if raw_input is None else raw_input
-        try:
-            json.loads(raw_input)
-        except ValueError as exc:
-            raise ApiError(
-                "InvalidExecutionInput", f"Invalid State Machine Execution Input: '{exc}'"
-            ) from exc
-        existing = _call_moto(state_machine._handle_name_input_idempotency, name, raw_input)
-        if existing is not None and not sync:
-            return existing
-        if existing is not None:
-            raise ApiError(
-                "ExecutionAlreadyExists", f"Execution Already Exists: '{existing.exec_arn}'"
-            )
-        trace_header = params.get("traceHeader") or new_root_trace_header()
-        # A snapshot of the definition for this execution, as moto's own start_execution does:
-        # the live executions (threads, locks) and the backend are shared, not deep-copied.
-        clone = copy.deepcopy(
-            state_machine,
-            {id(state_machine.executions): [], id(state_machine.backend): state_machine.backend},
-        )
-        execution_arn = (
-            f"arn:aws:states:{self.region}:{self.account_id}:execution:{state_machine.name}:{name}"
-        )
-        cls = SyncExecution if sync else Execution
-        execution = cls(
-            name=name,
-            sm_type=StateMachineType(state_machine.type),
-            role_arn=clone.roleArn,
-            exec_arn=execution_arn,
-            account_id=self.account_id,
-            region_name=self.region,
-            state_machine=clone,
-            start_date=dt.datetime.now(tz=dt.UTC),
-            cloud_watch_logging_session=None,
-            input_data=raw_input,
-            trace_header=trace_header,
-            activity_store={},
-        )
-        state_machine.executions.append(execution)
-        return execution
-
-    def start_execution(self, params: dict[str, Any]) -> dict[str, Any]:
-        execution = self._start(params, sync=False)
-        if execution.exec_worker is None:
-            execution.start()
-        return {"executionArn": execution.exec_arn, "startDate": _epoch(execution.start_date)}
-
-    def start_sync_execution(self, params: dict[str, Any]) -> dict[str, Any]:
-        from moto.stepfunctions.parser.api import ExecutionStatus
-
-        execution = self._start(params, sync=True)
-        # SyncExecutionWorker runs the program in this thread: when start() returns the
-        # execution has terminated. No polling, no sleeping.
-        try:
-            execution.start()
-        except Exception as exc:  # the interpreter itself failed: report, don't hang
-            LOG.exception("state machine execution %s crashed", execution.exec_arn)
-            execution.exec_status = ExecutionStatus.FAILED
-            execution.stop_date = dt.datetime.now(tz=dt.UTC)
-            execution.error = "States.Runtime"
-            execution.cause = f"{type(exc).__name__}: {exc}"
-        status = execution.exec_status
-        sync_status = {
-            ExecutionStatus.SUCCEEDED: "SUCCEEDED",
-            ExecutionStatus.TIMED_OUT: "TIMED_OUT",
-        }.get(status, "FAILED")
-        stop = execution.stop_date or dt.datetime.now(tz=dt.UTC)
-        duration_ms = max((stop - execution.start_date).total_seconds() * 1000, 0)
-        response: dict[str, Any] = {
-            "executionArn": execution.exec_arn,
-            "stateMachineArn": execution.state_machine.arn,
-            "name": execution.name,
-            "startDate": _epoch(execution.start_date),
-            "stopDate": _epoch(stop),
-            "status": sync_status,
-            "input": json.dumps(execution.input_data, separators=(",", ":")),
-            "inputDetails": {"included": True},
-            "traceHeader": execution.trace_header,
-            "billingDetails": {
-                "billedMemoryUsedInMB": 64,
-                "billedDurationInMilliseconds": max(100, math.ceil(duration_ms / 100) * 100),
-            },
-        }
-        if sync_status == "SUCCEEDED":
-            response["output"] = json.dumps(execution.output, separators=(",", ":"))
-            response["outputDetails"] = {"included": True}
-        if execution.error is not None:
-            response["error"] = execution.error
-        if execution.cause is not None:
-            response["cause"] = execution.cause
-        return response
-
-
-def _call_moto(function, *args):
-    """Call a moto backend method, turning its exceptions into ApiError."""
-    try:
-        return function(*args)
-    except ApiError:
-        raise
-    except Exception as exc:
-        code = getattr(exc, "error_type", None) or getattr(exc, "code", None)
-        if not isinstance(code, str):
-            raise
-        message = getattr(exc, "message", None) or str(exc)
-        status = getattr(exc, "status_code", None) or 400
-        raise ApiError(code.split("#")[-1], message, int(status)) from exc
 
 
 class _Front:
