@@ -35,6 +35,30 @@ LOG = logging.getLogger("local_aws.stepfunctions")
 MockResolver = Callable[[str, str], Any]
 
 
+_PROGRAM_CACHE_SIZE = 64
+_programs: dict[str, Any] = {}
+_programs_lock = threading.Lock()
+
+
+def _fresh_program(definition: str):
+    """The parsed ASL program of `definition`, as a private copy for one execution.
+
+    moto parses the definition (ANTLR, pure Python: ~10 ms for a small Map) for every execution.
+    We parse once per definition and deep-copy the component tree (~0.5 ms), so every execution
+    still evaluates its own objects, exactly as after a fresh parse.
+    """
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    template = _programs.get(definition)
+    if template is None:
+        template = AmazonStateLanguageParser.parse(definition)[0]
+        with _programs_lock:
+            if len(_programs) >= _PROGRAM_CACHE_SIZE:
+                _programs.pop(next(iter(_programs)))
+            _programs[definition] = template
+    return copy.deepcopy(template)
+
+
 class _Tracked:
     """Mixin for the interpreter's Execution classes: a terminated Event, interpreter crashes
     reported as a FAILED execution (never a hang), and an optional mock test case."""
@@ -46,6 +70,8 @@ class _Tracked:
         worker = super()._get_start_execution_worker()
         if self.mock_test_case is not None:
             worker._mock_test_case = self.mock_test_case
+        definition = self.state_machine.definition
+        worker._get_evaluation_entrypoint = lambda: _fresh_program(definition)
         logic = worker._execution_logic
 
         def run() -> None:
