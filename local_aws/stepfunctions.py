@@ -26,6 +26,7 @@ from typing import Any
 from moto.stepfunctions.parser.api import ExecutionStatus, StateMachineType
 from moto.stepfunctions.parser.backend.execution import Execution, SyncExecution
 
+from local_aws import moto_patches
 from local_aws.errors import ApiError
 from local_aws.lambda_runtime import new_root_trace_header
 
@@ -196,6 +197,7 @@ class StepFunctionsFront:
             activity_store={},
         )
         execution.done = threading.Event()
+        moto_patches.register_execution_trace(execution.exec_arn, execution.trace_header)
         execution.mock_test_case = mock_test_case
         state_machine.executions.append(execution)
         return execution
