@@ -264,6 +264,10 @@ class LocalAWS:
             max_workers_per_function=max_workers_per_function,
         )
         self.stepfunctions = StepFunctionsFront(account_id, region)
+        if os.environ.get("SFN_MOCK_CONFIG"):  # as Step Functions Local: docs/sfn_local.md
+            from local_aws import sfn_mock_config
+
+            sfn_mock_config.install(self)
         self._server = None
         self._thread: threading.Thread | None = None
 
