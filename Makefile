@@ -57,5 +57,21 @@ test: $(STAMP) ## Run every test (unit, template/ASL, integration on the local s
 test-unit: $(STAMP) ## Unit tests of the four Lambdas only
 	$(PY) -m pytest tests/unit
 
+# Step Functions Local in Docker with statemachine/test/MockConfigFile.json (docker-compose.yml).
+# The same test cases run without Docker in `make test` (tests/mock_config). docs/sfn_local.md
+DOCKER_COMPOSE ?= docker compose
+SFN_LOCAL_ENDPOINT ?= http://localhost:8083
+
+test-sfn-local: $(STAMP) ## Mock-config test cases on Step Functions Local in Docker (compose up, test, down)
+	@command -v docker >/dev/null 2>&1 || { echo "test-sfn-local: no Docker engine: the 'docker' command is not installed. The same test cases run without Docker in 'make test' (tests/mock_config)." >&2; exit 1; }
+	@docker info >/dev/null 2>&1 || { echo "test-sfn-local: no Docker engine reachable ('docker info' failed: is the daemon running?). The same test cases run without Docker in 'make test' (tests/mock_config)." >&2; exit 1; }
+	@$(DOCKER_COMPOSE) version >/dev/null 2>&1 || { echo "test-sfn-local: '$(DOCKER_COMPOSE)' is not available (install the Compose plugin, or DOCKER_COMPOSE=docker-compose)." >&2; exit 1; }
+	$(DOCKER_COMPOSE) up -d
+	@status=0; \
+	SFN_LOCAL_ENDPOINT=$(SFN_LOCAL_ENDPOINT) SFN_LOCAL_REQUIRED=1 SFN_LOCAL_WAIT_SECONDS=60 \
+		$(PY) -m pytest tests/sfn_local || status=$$?; \
+	$(DOCKER_COMPOSE) down; \
+	exit $$status
+
 clean: ## Remove the venv, build caches and artifacts
 	rm -rf $(VENV) .build .pytest_cache .ruff_cache artifacts .local-stack
