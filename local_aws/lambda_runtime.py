@@ -15,6 +15,7 @@ import base64
 import contextlib
 import datetime as dt
 import json
+import logging
 import math
 import os
 import secrets
@@ -34,6 +35,10 @@ from typing import Any
 from local_aws.cloudwatch import CloudWatchSink
 from local_aws.lambda_packages import install_requirements, runtime_path
 
+LOG = logging.getLogger("local_aws.lambda")
+_PLACEHOLDER_ZIP = base64.b64encode(
+    b"PK\x05\x06" + b"\x00" * 18  # an empty zip archive: moto only stores it
+).decode()
 WORKER_SCRIPT = Path(__file__).resolve().parent / "lambda_worker.py"
 INIT_TIMEOUT_S = 10.0  # AWS limits the init phase of on-demand functions to 10 s
 _HEADER = struct.Struct(">I")
@@ -223,6 +228,17 @@ class WorkerProcess:
             returncode = None
         self.close()
         return _exit_detail(returncode)
+
+    def peak_rss_kb(self) -> int:
+        """The worker's peak resident memory (VmHWM), 0 if it is gone."""
+        try:
+            with open(f"/proc/{self.pid}/status", "rb") as status:
+                for line in status:
+                    if line.startswith(b"VmHWM:"):
+                        return int(line.split()[1])
+        except OSError:
+            pass
+        return 0
 
     def kill(self) -> None:
         self.dead = True
@@ -435,13 +451,58 @@ class LambdaRuntime:
             self._functions[spec.name] = function
         if previous is not None:
             previous.shutdown()
+        self._mirror_in_moto(spec)
         return function.arn
+
+    def _mirror_in_moto(self, spec: FunctionSpec) -> None:
+        """Create the function in moto's Lambda backend too, so GetFunction/ListFunctions see it
+        (moto never runs it: Invoke is answered by this runtime). Best effort."""
+        try:
+            from moto.awslambda.models import lambda_backends
+            from moto.iam.models import iam_backends
+
+            iam = iam_backends[self.account_id]["aws"]
+            role = "local-aws-lambda"
+            if role not in {r.name for r in iam.roles.values()}:
+                trust = {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "lambda.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+                iam.create_role(role, json.dumps(trust), "/", None, "local_aws", [], None)
+            backend = lambda_backends[self.account_id][self.region]
+            with contextlib.suppress(Exception):
+                backend.delete_function(spec.name, None)
+            backend.create_function(
+                {
+                    "FunctionName": spec.name,
+                    "Runtime": spec.runtime,
+                    "Role": f"arn:aws:iam::{self.account_id}:role/{role}",
+                    "Handler": spec.handler,
+                    "Code": {"ZipFile": _PLACEHOLDER_ZIP},
+                    "Timeout": math.ceil(spec.timeout_s),
+                    "MemorySize": spec.memory_mb,
+                    "Environment": {"Variables": dict(spec.environment)},
+                    "Description": f"local_aws: runs from {spec.code_dir}",
+                }
+            )
+        except Exception:  # never let the mirror break registration
+            LOG.debug("could not mirror %s in moto's Lambda backend", spec.name, exc_info=True)
 
     def unregister(self, name: str) -> None:
         with self._lock:
             function = self._functions.pop(name, None)
         if function is not None:
             function.shutdown()
+        with contextlib.suppress(Exception):
+            from moto.awslambda.models import lambda_backends
+
+            lambda_backends[self.account_id][self.region].delete_function(name, None)
 
     def get(self, name_or_arn: str) -> RegisteredFunction:
         name = function_name_from(name_or_arn)
@@ -591,6 +652,7 @@ class LambdaRuntime:
                     break
             except WorkerTimedOut:
                 status = "timeout"
+                max_rss_kb = worker.peak_rss_kb()
                 error = {
                     "errorType": "Sandbox.Timedout",
                     "errorMessage": (
