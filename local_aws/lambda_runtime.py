@@ -293,6 +293,15 @@ class RegisteredFunction:
                     return None
                 self._cond.wait()
 
+    def reserve_start(self, target: int) -> bool:
+        """Reserve a worker start if fewer than `target` workers exist (or are starting)."""
+        with self._cond:
+            total = len(self._all) + self._starting
+            if self.closed or total >= min(target, self.runtime.max_workers_per_function):
+                return False
+            self._starting += 1
+            return True
+
     def adopt(self, worker: WorkerProcess | None) -> None:
         """Count a started worker (or a failed start) against the pool bound."""
         with self._cond:
@@ -520,18 +529,25 @@ class LambdaRuntime:
     def worker_pids(self, name: str) -> list[int]:
         return self.get(name).worker_pids
 
-    def warm(self, name: str, count: int = 1) -> None:
-        """Start `count` workers ahead of traffic (like provisioned concurrency)."""
+    def warm(self, name: str, count: int = 1) -> int:
+        """Start workers ahead of traffic (like provisioned concurrency) until `count` exist
+        (bounded by max_workers_per_function); returns how many were started. Their first
+        invocation is then warm; the init shows in the worker's log stream, not in a REPORT."""
         function = self.get(name)
-        for _ in range(count):
-            if function.acquire() is not None:
-                raise RuntimeError("warm() expects an idle pool")
-            worker, _init_ms, error = function.start_worker()
+        started = 0
+        while function.reserve_start(count):
+            try:
+                worker, _init_ms, error = function.start_worker()
+            except BaseException:
+                function.adopt(None)
+                raise
             function.adopt(None if error else worker)
             if error:
                 worker.kill()
                 raise RuntimeError(f"{name} failed to initialise: {error}")
             function.release(worker)
+            started += 1
+        return started
 
     def shutdown(self) -> None:
         with self._lock:

@@ -225,3 +225,9 @@ def test_event_invocation_and_log_tail(stack):
     tail = lam.invoke(FunctionName="echo", LogType="Tail", Payload=b"{}")
     text = base64.b64decode(tail["LogResult"]).decode()
     assert text.startswith("START RequestId:") and "REPORT RequestId:" in text
+
+
+def test_warm_starts_workers_ahead_of_traffic(stack):
+    stack.lambdas.warm("emf", 2)
+    assert len(stack.lambdas.worker_pids("emf")) >= 2
+    assert stack.lambdas.warm("emf", 2) == 0  # already there
