@@ -54,9 +54,6 @@ deploy: validate ## sam build + sam deploy --guided (needs AWS credentials and p
 test: $(STAMP) ## Run every test (unit, template/ASL, integration on the local stack)
 	$(PY) -m pytest
 
-test-unit: $(STAMP) ## Unit tests of the four Lambdas only
-	$(PY) -m pytest tests/unit
-
 # Step Functions Local in Docker with statemachine/test/MockConfigFile.json (docker-compose.yml).
 # The same test cases run without Docker in `make test` (tests/mock_config). docs/sfn_local.md
 DOCKER_COMPOSE ?= docker compose
@@ -72,6 +69,9 @@ test-sfn-local: $(STAMP) ## Mock-config test cases on Step Functions Local in Do
 		$(PY) -m pytest tests/sfn_local || status=$$?; \
 	$(DOCKER_COMPOSE) down; \
 	exit $$status
+
+test-unit: $(STAMP) ## Unit tests of the four Lambdas only
+	$(PY) -m pytest tests/unit
 
 clean: ## Remove the venv, build caches and artifacts
 	rm -rf $(VENV) .build .pytest_cache .ruff_cache artifacts .local-stack
