@@ -1,0 +1,1 @@
+"""Code shared by the four pipeline Lambdas (deployed as the CommonLayer SAM layer)."""

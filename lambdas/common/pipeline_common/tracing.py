@@ -1,0 +1,66 @@
+"""AWS X-Ray: boto3/botocore patched, one subsegment per invocation carrying the annotations
+`message_id`, `message_group_id` and `outcome`.
+
+Nothing here may raise because tracing is unavailable. In Lambda (Tracing: Active) the runtime
+gives a facade segment, which cannot hold annotations, so the handler opens a subsegment and the
+annotations go there. Outside Lambda (unit tests, the local stack) there is usually no segment at
+all: the recorder's context_missing is IGNORE_ERROR there unless AWS_XRAY_CONTEXT_MISSING says
+otherwise, because LOG_ERROR would print an error for every SDK call; and `subsegment()` checks
+for a segment first, so the SDK does not even warn.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from aws_xray_sdk.core import patch, xray_recorder
+
+_log = logging.getLogger(__name__)
+ANNOTATION_KEYS = ("message_id", "message_group_id", "outcome")
+
+
+def configure(service: str) -> None:
+    """Configure the recorder and patch boto3/botocore (idempotent; call once at import)."""
+    context_missing = os.environ.get("AWS_XRAY_CONTEXT_MISSING", "").strip() or "IGNORE_ERROR"
+    xray_recorder.configure(service=service, context_missing=context_missing)
+    patch(["boto3", "botocore"])
+
+
+def _has_segment() -> bool:
+    try:
+        return xray_recorder.get_trace_entity() is not None
+    except Exception:  # RUNTIME_ERROR strategy, or anything else: no tracing then
+        return False
+
+
+@contextmanager
+def subsegment(name: str) -> Iterator[Any]:
+    """A subsegment around the block when a segment exists; the block runs regardless.
+
+    Exceptions from the block are recorded on the subsegment by the SDK and propagate unchanged.
+    """
+    if not _has_segment():
+        yield None
+        return
+    with xray_recorder.in_subsegment(name) as entity:
+        yield entity
+
+
+def annotate(**values: Any) -> None:
+    """Put annotations on the current subsegment; None values are skipped; never raises."""
+    try:
+        entity = xray_recorder.current_subsegment() if _has_segment() else None
+        if entity is None:
+            return
+        for key, value in values.items():
+            if value is None:
+                continue
+            if not isinstance(value, str | int | float | bool):
+                value = str(value)
+            entity.put_annotation(key, value)
+    except Exception:  # tracing must never break message processing
+        _log.debug("X-Ray annotation failed", exc_info=True)
