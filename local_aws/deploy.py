@@ -154,7 +154,7 @@ class _Deployer:
     # ------------------------------------------------------------------ DynamoDB
 
     def table(self, lid: str) -> None:
-        props = _int_capacities(self.t.properties(lid))
+        props = self.t.properties(lid)
         name = props.get("TableName") or self.t.physical_name(lid)
         kwargs: dict[str, Any] = {"TableName": name}
         for key in (
@@ -187,7 +187,9 @@ class _Deployer:
             kwargs["Tags"] = tags
         ddb = self.client("dynamodb")
         try:
-            description = ddb.create_table(**kwargs)["TableDescription"]
+            description = ddb.create_table(**_as_api_input(ddb, "CreateTable", kwargs))[
+                "TableDescription"
+            ]
         except ClientError as exc:
             if _code(exc) != "ResourceInUseException":
                 raise
@@ -266,6 +268,8 @@ class _Deployer:
             "runtime": props.get("Runtime"),
             "architectures": props.get("Architectures"),
             "tracing": props.get("Tracing"),
+            # LoggingConfig.LogGroup: where the function's logs go instead of /aws/lambda/<name>
+            "log_group": (props.get("LoggingConfig") or {}).get("LogGroup"),
         }
         spec = function_spec_cls(**_accepted_fields(function_spec_cls, candidates))
         self.local.lambdas.register(spec)
@@ -317,7 +321,10 @@ class _Deployer:
         tracing = props.get("Tracing" if sam else "TracingConfiguration")
         if tracing:
             kwargs["tracingConfiguration"] = _camel_keys(tracing)
-        arn = self.client("stepfunctions").create_state_machine(**kwargs)["stateMachineArn"]
+        sfn = self.client("stepfunctions")
+        arn = sfn.create_state_machine(**_as_api_input(sfn, "CreateStateMachine", kwargs))[
+            "stateMachineArn"
+        ]
         self.t.register(lid, arn, {"Arn": arn, "Name": name})
         level = (logging_config or {}).get("Level", "OFF")
         self.log(
@@ -369,7 +376,8 @@ class _Deployer:
             )
         }
         try:
-            self.client("pipes").create_pipe(Name=name, **api_args)
+            pipes = self.client("pipes")
+            pipes.create_pipe(**_as_api_input(pipes, "CreatePipe", {"Name": name, **api_args}))
             registered += " and registered in moto's Pipes backend"
         except Exception as exc:  # moto's Pipes backend is optional for the emulator
             registered += f" (moto Pipes refused it: {exc})"
@@ -497,14 +505,31 @@ def _tag_map(tags: Any) -> dict[str, str]:
     return {}
 
 
-def _int_capacities(value: Any) -> Any:
-    if isinstance(value, list):
-        return [_int_capacities(v) for v in value]
-    if isinstance(value, Mapping):
-        return {
-            k: int(v) if k in ("ReadCapacityUnits", "WriteCapacityUnits") else _int_capacities(v)
-            for k, v in value.items()
-        }
+def _as_api_input(client: Any, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Template values are mostly strings (a Ref to a Number parameter is "5"); convert them to
+    the types the API operation's input shape declares, as CloudFormation does."""
+    shape = client.meta.service_model.operation_model(operation).input_shape
+    return _coerce(params, shape)
+
+
+def _coerce(value: Any, shape: Any) -> Any:
+    if shape is None:
+        return value
+    kind = shape.type_name
+    if kind == "structure" and isinstance(value, Mapping):
+        return {k: _coerce(v, shape.members.get(k)) for k, v in value.items()}
+    if kind == "list" and isinstance(value, list):
+        return [_coerce(v, shape.member) for v in value]
+    if kind == "map" and isinstance(value, Mapping):
+        return {k: _coerce(v, shape.value) for k, v in value.items()}
+    if kind in ("integer", "long") and isinstance(value, str):
+        return int(value)
+    if kind in ("double", "float") and isinstance(value, str):
+        return float(value)
+    if kind == "boolean" and isinstance(value, str):
+        return value.lower() == "true"
+    if kind == "string" and isinstance(value, (bool, int, float)):
+        return _text(value)
     return value
 
 
@@ -515,6 +540,4 @@ def _camel_keys(value: Any) -> Any:
         return [_camel_keys(v) for v in value]
     if isinstance(value, Mapping):
         return {k[:1].lower() + k[1:]: _camel_keys(v) for k, v in value.items()}
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
     return value
