@@ -32,11 +32,12 @@ Deliberate local deviations:
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import threading
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -116,6 +117,18 @@ class PipeOptions:
     wait_time_s: int = 20  # WaitTimeSeconds of idle long polls (0..20)
     max_concurrency: int = 4  # batches (hence message groups) in flight at once
     busy_poll_interval_s: float = 0.1
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """One finished batch (passed to the emulator's `on_batch` callback)."""
+
+    message_ids: tuple[str, ...]
+    groups: tuple[str, ...]
+    status: str  # SUCCEEDED | FAILED | TIMED_OUT | ABORTED | INVOCATION_ERROR
+    seconds: float
+    execution_arn: str | None
+    error: str | None = None
 
 
 class PipeCounters:
@@ -202,8 +215,10 @@ class PipeEmulator:
         definition: PipeDefinition,
         endpoint_url: str,
         options: PipeOptions | None = None,
+        on_batch: Callable[[BatchResult], None] | None = None,
     ) -> None:
         self.definition = definition
+        self.on_batch = on_batch
         self.endpoint_url = endpoint_url
         self.options = options or PipeOptions()
         self.counters = PipeCounters()
@@ -399,23 +414,37 @@ class PipeEmulator:
 
     def _run_batch(self, batch: list[dict[str, Any]]) -> None:
         failed_groups: set[str] = set()
+        groups = tuple(dict.fromkeys(g for g in (_group(m) for m in batch) if g is not None))
+        result: BatchResult | None = None
         try:
             records = [
                 sqs_record(m, self.definition.source_arn, self.definition.region) for m in batch
             ]
             started = time.monotonic()
-            status = self._invoke(json.dumps(records))
-            self.counters.execution(status, time.monotonic() - started)
+            status, execution_arn, error = self._invoke(json.dumps(records))
+            seconds = time.monotonic() - started
+            self.counters.execution(status, seconds)
             if status == "SUCCEEDED":
                 self._delete(batch)
             else:
-                failed_groups = {g for g in (_group(m) for m in batch) if g is not None}
+                failed_groups = set(groups)
                 self.counters.add("messages_left_for_redelivery", len(batch))
                 if self.options.redelivery_delay_s is not None:
                     self._change_visibility(batch, int(self.options.redelivery_delay_s))
-        except Exception:  # never let a worker die with its groups locked
-            failed_groups = {g for g in (_group(m) for m in batch) if g is not None}
+            result = BatchResult(
+                tuple(m["MessageId"] for m in batch), groups, status, seconds, execution_arn, error
+            )
+        except Exception as exc:  # never let a worker die with its groups locked
+            failed_groups = set(groups)
             self.counters.execution("INVOCATION_ERROR", 0.0)
+            result = BatchResult(
+                tuple(m["MessageId"] for m in batch),
+                groups,
+                "INVOCATION_ERROR",
+                0.0,
+                None,
+                repr(exc),
+            )
         finally:
             to_release: list[dict[str, Any]] = []
             with self._cond:
@@ -423,26 +452,31 @@ class PipeEmulator:
                     to_release += self._held.pop(group, [])
             self._release(to_release)
             with self._cond:
-                for group in {_group(m) for m in batch} - {None}:
+                for group in groups:
                     self._busy_groups[group] -= 1
                     if self._busy_groups[group] <= 0:
                         del self._busy_groups[group]
                 self._in_flight -= 1
                 self._changed = True
                 self._cond.notify_all()
+        if self.on_batch is not None and result is not None:
+            with contextlib.suppress(Exception):  # a report callback must not break the pipe
+                self.on_batch(result)
 
-    def _invoke(self, payload: str) -> str:
-        """Start the target; return the execution status (or INVOCATION_ERROR)."""
+    def _invoke(self, payload: str) -> tuple[str, str | None, str | None]:
+        """Start the target: (status, execution ARN, error); INVOCATION_ERROR if the call failed."""
         try:
             if self.definition.invocation_type == "FIRE_AND_FORGET":
-                self._sfn.start_execution(stateMachineArn=self.definition.target_arn, input=payload)
-                return "SUCCEEDED"
+                response = self._sfn.start_execution(
+                    stateMachineArn=self.definition.target_arn, input=payload
+                )
+                return "SUCCEEDED", response.get("executionArn"), None
             response = self._sfn.start_sync_execution(
                 stateMachineArn=self.definition.target_arn, input=payload
             )
-            return str(response["status"])
-        except (ClientError, BotoCoreError):
-            return "INVOCATION_ERROR"
+            return str(response["status"]), response.get("executionArn"), response.get("error")
+        except (ClientError, BotoCoreError) as exc:
+            return "INVOCATION_ERROR", None, str(exc)
 
     def _delete(self, batch: list[dict[str, Any]]) -> None:
         for start in range(0, len(batch), 10):

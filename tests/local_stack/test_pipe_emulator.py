@@ -83,7 +83,7 @@ class ScriptedPipe(PipeEmulator):
         self.overlaps = 0
         self._lock = threading.Lock()
 
-    def _invoke(self, payload: str) -> str:
+    def _invoke(self, payload: str) -> tuple[str, str | None, str | None]:
         records = json.loads(payload)
         groups = {r["attributes"]["MessageGroupId"] for r in records}
         with self._lock:
@@ -93,7 +93,7 @@ class ScriptedPipe(PipeEmulator):
                 if self.active[g] > 1:
                     self.overlaps += 1
         try:
-            return self.target(records)
+            return self.target(records), None, None
         finally:
             with self._lock:
                 for g in groups:
