@@ -44,9 +44,19 @@ def install_requirements(requirements_file: Path) -> Path:
             target.mkdir(parents=True, exist_ok=True)
             if lines:
                 subprocess.run(
-                    [sys.executable, "-m", "pip", "install", "--quiet",
-                     "--disable-pip-version-check", "--no-compile", "--upgrade",
-                     "--target", str(target), *lines],
+                    [
+                        sys.executable,
+                        "-m",
+                        "pip",
+                        "install",
+                        "--quiet",
+                        "--disable-pip-version-check",
+                        "--no-compile",
+                        "--upgrade",
+                        "--target",
+                        str(target),
+                        *lines,
+                    ],
                     check=True,
                 )
             marker.write_text("\n".join(lines) + "\n")
