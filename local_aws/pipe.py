@@ -244,7 +244,7 @@ class PipeEmulator:
             "stepfunctions",
             config=Config(
                 inject_host_prefix=False,
-                retries={"max_attempts": 1, "mode": "standard"},
+                retries={"total_max_attempts": 1, "mode": "standard"},
                 read_timeout=SYNC_INVOCATION_LIMIT_S + 30,
                 max_pool_connections=self.options.max_concurrency + 2,
             ),
