@@ -24,6 +24,32 @@ install: $(STAMP) ## Create .venv with the pinned tools (done automatically by t
 lint: $(STAMP) ## ruff on all Python code, cfn-lint on template.yaml, ASL validation
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/cfn-lint template.yaml
+	$(PY) tools/check_asl.py
+
+# Deploy tooling lives in its own venv: aws-sam-cli pins a boto3 range of its own.
+DEPLOY_VENV := .venv-deploy
+SAM := SAM_CLI_TELEMETRY=0 $(DEPLOY_VENV)/bin/sam
+DEPLOY_STAMP := $(DEPLOY_VENV)/.installed-$(shell cat requirements-deploy.txt | sha256sum | cut -c1-12)
+# `sam validate --lint` is offline, but needs a region name.
+VALIDATE_REGION ?= us-east-1
+# Extra arguments for `sam deploy`, e.g. DEPLOY_ARGS="--config-env prod" once samconfig.toml exists.
+DEPLOY_ARGS ?= --guided
+
+$(DEPLOY_STAMP): requirements-deploy.txt
+	@test -x $(DEPLOY_VENV)/bin/python || $(PYTHON) -m venv $(DEPLOY_VENV)
+	$(DEPLOY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(DEPLOY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-deploy.txt
+	@rm -f $(DEPLOY_VENV)/.installed-* && touch $@
+
+validate: $(STAMP) $(DEPLOY_STAMP) ## cfn-lint, ASL validation and `sam validate --lint` (offline)
+	$(VENV)/bin/cfn-lint template.yaml
+	$(PY) tools/check_asl.py
+	$(SAM) validate --lint --region $(VALIDATE_REGION) --template template.yaml
+
+deploy: validate ## sam build + sam deploy --guided (needs AWS credentials and python3.14 on PATH)
+	$(SAM) build --template template.yaml
+	$(SAM) deploy $(DEPLOY_ARGS)
 
 test: $(STAMP) ## Run every test (unit, template/ASL, integration on the local stack)
 	$(PY) -m pytest
