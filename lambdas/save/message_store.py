@@ -90,7 +90,7 @@ def save(
     ttl_days: int,
     log: StructuredLogger,
     metrics: Metrics,
-    clock: Callable[[], float] = time.time,
+    clock: Callable[[], float] | None = None,
 ) -> dict[str, Any]:
     log.start(record)
     body = sqs_record.body(record)
@@ -101,7 +101,9 @@ def save(
     details: dict[str, Any] = {"table": table_name}
 
     try:
-        item = serialize(build_item(record, message, body_sha256, now=clock(), ttl_days=ttl_days))
+        item = serialize(
+            build_item(record, message, body_sha256, now=(clock or time.time)(), ttl_days=ttl_days)
+        )
     except (TypeError, DecimalException) as err:
         text = f"the message cannot be serialised for DynamoDB: {type(err).__name__}"
         log.error("dynamodb_save", {**details, "error": text})

@@ -5,8 +5,9 @@ Nothing here may raise because tracing is unavailable. In Lambda (Tracing: Activ
 gives a facade segment, which cannot hold annotations, so the handler opens a subsegment and the
 annotations go there. Outside Lambda (unit tests, the local stack) there is usually no segment at
 all: the recorder's context_missing is IGNORE_ERROR there unless AWS_XRAY_CONTEXT_MISSING says
-otherwise, because LOG_ERROR would print an error for every SDK call; and `subsegment()` checks
-for a segment first, so the SDK does not even warn.
+otherwise, because LOG_ERROR would print an error for every SDK call; for the same reason the
+SDK's own "No segment found" warnings are silenced outside Lambda; and `subsegment()` checks for
+a segment first.
 """
 
 from __future__ import annotations
@@ -23,11 +24,25 @@ _log = logging.getLogger(__name__)
 ANNOTATION_KEYS = ("message_id", "message_group_id", "outcome")
 
 
+_configured = False
+
+
 def configure(service: str) -> None:
-    """Configure the recorder and patch boto3/botocore (idempotent; call once at import)."""
+    """Configure the recorder and patch boto3/botocore, once per process (later calls: no-op).
+
+    Outside Lambda, `xray_recorder.configure` builds a sampling client each time (~0.1 s), so a
+    process that loads several handlers (tests, the local stack) pays it once.
+    """
+    global _configured
+    if _configured:
+        return
     context_missing = os.environ.get("AWS_XRAY_CONTEXT_MISSING", "").strip() or "IGNORE_ERROR"
     xray_recorder.configure(service=service, context_missing=context_missing)
+    if context_missing == "IGNORE_ERROR" and not os.environ.get("LAMBDA_TASK_ROOT"):
+        # The patched botocore warns "No segment found" on every call made without a segment.
+        logging.getLogger("aws_xray_sdk.core.recorder").setLevel(logging.ERROR)
     patch(["boto3", "botocore"])
+    _configured = True
 
 
 def _has_segment() -> bool:
