@@ -6,6 +6,7 @@ patches only point moto's Step Functions interpreter at our endpoint efficiently
 
 from __future__ import annotations
 
+import functools
 import sys
 import threading
 from typing import Any
@@ -27,6 +28,49 @@ def set_endpoint(endpoint_url: str) -> None:
     with _lock:
         _endpoint_url = endpoint_url
         _clients.clear()
+
+
+# The X-Ray trace header of the execution whose Task is calling Lambda in this thread.
+_task_trace = threading.local()
+_execution_traces: dict[str, str] = {}
+
+
+def register_execution_trace(execution_arn: str, trace_header: str | None) -> None:
+    """Remember an execution's trace header, so its Lambda invocations join its trace."""
+    if trace_header:
+        _execution_traces[execution_arn] = trace_header
+
+
+def _add_trace_header(request: Any, **_: Any) -> None:
+    header = getattr(_task_trace, "header", None)
+    if header:
+        request.headers["X-Amzn-Trace-Id"] = header
+
+
+def _traced(original: Any) -> Any:
+    """Wrap lambda_eval_utils.execute_lambda_function_integration.
+
+    Why: with tracing on, Step Functions passes the execution's trace to the Lambdas it invokes
+    (one trace per execution). moto's interpreter sends no trace header; this sets the calling
+    execution's header for the duration of the (synchronous, same-thread) invoke, and the cached
+    Lambda client adds it as X-Amzn-Trace-Id.
+    """
+
+    @functools.wraps(original)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        env = kwargs.get("env", args[0] if args else None)
+        try:
+            execution_id = env.states.context_object.context_object_data["Execution"]["Id"]
+        except (AttributeError, KeyError, TypeError):
+            execution_id = None
+        previous = getattr(_task_trace, "header", None)
+        _task_trace.header = _execution_traces.get(execution_id)
+        try:
+            return original(*args, **kwargs)
+        finally:
+            _task_trace.header = previous
+
+    return wrapper
 
 
 def _boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
@@ -67,6 +111,8 @@ def _boto_client_for(region: str, service: str, state_credentials: Any = None) -
                     inject_host_prefix=False,
                 ),
             )
+            if service == "lambda":
+                client.meta.events.register("before-sign.lambda.Invoke", _add_trace_header)
             _clients[key] = client
     return client
 
@@ -92,4 +138,11 @@ def apply() -> None:
                 getattr(module, "boto_client_for", None) is original
             ):
                 module.boto_client_for = _boto_client_for
+        from moto.stepfunctions.parser.asl.component.state.exec.state_task import (
+            lambda_eval_utils,
+        )
+
+        lambda_eval_utils.execute_lambda_function_integration = _traced(
+            lambda_eval_utils.execute_lambda_function_integration
+        )
         _applied = True

@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import re
+import socket
 import threading
 import uuid
 from http import HTTPStatus
@@ -27,10 +28,17 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from werkzeug.serving import make_server
+from werkzeug.wsgi import LimitedStream
 
 from local_aws import moto_patches
 from local_aws.errors import ApiError
-from local_aws.faults import FaultInjector, RequestInfo, error_response, identify_request
+from local_aws.faults import (
+    TARGET_PREFIXES,
+    FaultInjector,
+    RequestInfo,
+    error_response,
+    identify_request,
+)
 from local_aws.lambda_runtime import FunctionNotFound, LambdaRuntime
 from local_aws.stepfunctions import StepFunctionsFront
 
@@ -86,18 +94,33 @@ class _Front:
             return self._send(start_response, self._control(environ, path))
         invoke = _INVOKE_PATH.match(path) if environ.get("REQUEST_METHOD") == "POST" else None
         target = environ.get("HTTP_X_AMZ_TARGET", "")
+        function = None
+        body: bytes | None = None
+        if invoke is not None:
+            function = unquote(invoke.group("function")).split(":function:")[-1].split(":")[0]
+            info = RequestInfo("lambda", "Invoke", "rest-json")
+        elif target:
+            prefix, _, operation = target.rpartition(".")
+            service = TARGET_PREFIXES.get(prefix)
+            info = (
+                RequestInfo(service, operation, "json")
+                if service
+                else identify_request(environ, b"")
+            )
+        else:
+            body = _read_body(environ)
+            info = identify_request(environ, body)
+        self.aws.api_calls.count(info.service, info.operation)
+
         faults = self.aws.faults
         if invoke is None and target not in _SFN_TARGETS and not faults.active:
             return self.moto_app(environ, start_response)  # the hot path: straight to moto
 
-        body = _read_body(environ)
+        if body is None:
+            body = _read_body(environ)
         lambda_fault = None
         if faults.active:
-            function = None
-            if invoke is not None:
-                function = unquote(invoke.group("function")).split(":function:")[-1].split(":")[0]
-                info = RequestInfo("lambda", "Invoke", "rest-json")
-            else:
+            if info.protocol == "json" and info.service is None:
                 info = identify_request(environ, body)
             rule = faults.match(info.service or "", info.operation or "", function)
             if rule is not None:
@@ -205,6 +228,8 @@ class _Front:
                     if wanted in (None, record.function)
                 ]
                 return _json_response(200, {"invocations": records})
+            if parts == ["api-calls"] and method == "GET":
+                return _json_response(200, {"api_calls": self.aws.api_calls.snapshot()})
             if parts == ["functions"] and method == "GET":
                 functions = {
                     name: {
@@ -223,13 +248,43 @@ class _Front:
 
 
 def _read_body(environ: dict[str, Any]) -> bytes:
+    """Read a Content-Length body and put it back for moto; chunked bodies are left alone."""
+    if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+        return b""
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
         length = 0
-    body = environ["wsgi.input"].read(length) if length > 0 else b""
+    if length <= 0:
+        return b""
+    body = environ["wsgi.input"].read(length)
     environ["wsgi.input"] = io.BytesIO(body)
     return body
+
+
+class ApiCallCounter:
+    """Requests received, by service and operation (the interpreter's and the Lambdas' included)."""
+
+    def __init__(self) -> None:
+        self._counts: dict[tuple[str, str], int] = {}
+        self._lock = threading.Lock()
+
+    def count(self, service: str | None, operation: str | None) -> None:
+        key = (service or "unknown", operation or "unknown")
+        with self._lock:
+            self._counts[key] = self._counts.get(key, 0) + 1
+
+    def snapshot(self) -> dict[str, dict[str, int]]:
+        """{service: {operation: count}}"""
+        result: dict[str, dict[str, int]] = {}
+        with self._lock:
+            for (service, operation), count in sorted(self._counts.items()):
+                result.setdefault(service, {})[operation] = count
+        return result
+
+    def reset(self) -> None:
+        with self._lock:
+            self._counts.clear()
 
 
 class LocalAWS:
@@ -262,6 +317,7 @@ class LocalAWS:
             max_workers_per_function=max_workers_per_function,
         )
         self.stepfunctions = StepFunctionsFront(account_id, region)
+        self.api_calls = ApiCallCounter()
         self._server = None
         self._thread: threading.Thread | None = None
 
@@ -341,10 +397,82 @@ from moto.moto_server.werkzeug_app import MotoRequestHandler  # noqa: E402
 
 
 class _VerboseHandler(MotoRequestHandler):
-    pass
+    """moto's request handler with HTTP/1.1 keep-alive.
+
+    werkzeug's development server closes every connection and then waits up to 10 ms for stray
+    request bytes; SDK clients reuse connections, so answering on the same connection saves a TCP
+    handshake and a thread start per call. The request body is bounded by Content-Length (always
+    sent by the SDKs) and drained after the application ran; chunked requests fall back to
+    werkzeug's close-after-response handling.
+    """
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def run_wsgi(self) -> None:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            super().run_wsgi()
+            self.close_connection = True
+            return
+        if self.headers.get("Expect", "").lower().strip() == "100-continue":
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        environ = self.environ = self.make_environ()
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = 0
+        body_stream = LimitedStream(self.rfile, max(length, 0))
+        environ["wsgi.input"] = body_stream
+        response: dict[str, Any] = {}
+
+        def start_response(status, headers, exc_info=None):
+            response["status"], response["headers"] = status, headers
+            return lambda data: response.setdefault("written", []).append(data)
+
+        try:
+            iterable = self.server.app(environ, start_response)
+            try:
+                chunks = [*response.get("written", []), *iterable]
+            finally:
+                if hasattr(iterable, "close"):
+                    iterable.close()
+        except Exception:
+            self.server.log("error", "Error on request %s %s", self.command, self.path)
+            LOG.exception("local_aws: unhandled error for %s %s", self.command, self.path)
+            response = {
+                "status": "500 Internal Server Error",
+                "headers": [("Content-Type", "text/plain")],
+            }
+            chunks = [b"Internal Server Error"]
+            self.close_connection = True
+        body_stream.exhaust()
+        body = b"".join(chunks)
+        wants_close = (
+            self.request_version != "HTTP/1.1"
+            or self.headers.get("Connection", "").lower() == "close"
+        )
+        self.close_connection = self.close_connection or wants_close
+        lines = [f"{self.protocol_version} {response['status']}"]
+        has_length = False
+        for name, value in response["headers"]:
+            lowered = name.lower()
+            if lowered == "connection":
+                continue
+            has_length = has_length or lowered == "content-length"
+            lines.append(f"{name}: {value}")
+        if not has_length:
+            lines.append(f"Content-Length: {len(body)}")
+        lines.append(f"Server: {self.version_string()}")
+        lines.append(f"Date: {self.date_time_string()}")
+        lines.append("Connection: " + ("close" if self.close_connection else "keep-alive"))
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        self.wfile.write(head if self.command == "HEAD" else head + body)
+        code = response["status"].split(" ", 1)[0]
+        self.log_request(int(code) if code.isdigit() else code, len(body))
 
 
-class _QuietHandler(MotoRequestHandler):
+class _QuietHandler(_VerboseHandler):
     def log_request(self, *args: Any, **kwargs: Any) -> None:
         pass
 

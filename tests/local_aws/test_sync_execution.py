@@ -166,3 +166,16 @@ def test_interpreter_lambda_invoke_gets_lambda_faults(stack, machine, faults):
     result = sfn.start_sync_execution(stateMachineArn=machine, input=json.dumps({"fail": False}))
     assert result["status"] == "FAILED"
     assert result["error"] == "Sandbox.Timedout"
+
+
+def test_lambdas_join_the_execution_trace(stack, machine):
+    sfn = stack.client("stepfunctions")
+    root = f"1-5759e988-{uuid.uuid4().hex[:24]}"
+    result = sfn.start_sync_execution(
+        stateMachineArn=machine,
+        input=json.dumps({"fail": True, "id": "traced"}),
+        traceHeader=f"Root={root};Sampled=1",
+    )
+    assert result["traceHeader"] == f"Root={root};Sampled=1"
+    traced = [r for r in stack.lambdas.invocations if r.trace_id.startswith(f"Root={root};")]
+    assert [r.function for r in traced] == ["echo", "raiser"]
