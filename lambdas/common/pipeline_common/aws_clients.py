@@ -11,13 +11,14 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-# Standard retry mode (exponential backoff with jitter, retries throttling and transient errors)
-# with 3 attempts in all, and short timeouts: the workflow retries the whole task, and a pipe
-# invocation has 5 minutes for the entire batch.
+# Standard retry mode (exponential backoff with jitter; retries throttling and transient errors)
+# with 3 attempts in all (`total_max_attempts`; botocore's `max_attempts` counts retries only),
+# and 1 s timeouts: a function has 3 s (template Globals), the workflow retries the whole task,
+# and a pipe invocation has 5 minutes for the entire batch.
 CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 3},
-    connect_timeout=2,
-    read_timeout=5,
+    retries={"mode": "standard", "total_max_attempts": 3},
+    connect_timeout=1,
+    read_timeout=1,
 )
 
 
