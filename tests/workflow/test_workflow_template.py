@@ -116,7 +116,9 @@ def test_no_fixed_physical_names(resources):
             if key not in NAME_PROPERTIES:
                 continue
             if key == "LogGroupName":
-                assert "${AWS::StackName}" in json.dumps(value), logical_id
+                # Unique per stack: the stack name, or a generated function name, in it.
+                text = json.dumps(value)
+                assert "${AWS::StackName}" in text or "Function}" in text, logical_id
             else:
                 pytest.fail(f"{logical_id} has a fixed {key}")
 
@@ -180,9 +182,13 @@ def test_function_globals(template):
 def test_function(resources, logical_id):
     function = props(resources, logical_id)
     assert function["CodeUri"] == FUNCTIONS[logical_id]
-    log_group = function["LoggingConfig"]["LogGroup"]["Ref"]
-    assert resources[log_group]["Type"] == "AWS::Logs::LogGroup"
-    assert resources[log_group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
+    # Lambda's default group, created by the stack so that it has a retention.
+    log_group = resources[f"{logical_id}LogGroup"]
+    assert log_group["Type"] == "AWS::Logs::LogGroup"
+    assert log_group["Properties"]["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/${{{logical_id}}}"}
+    assert log_group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
+    assert logical_id + "LogGroup" in resources["MessagesPipe"]["DependsOn"]
+    assert "LoggingConfig" not in function
     for key in ("Runtime", "Architectures", "Tracing", "Handler"):
         assert key not in function, f"{logical_id} overrides Globals.{key}"
 
