@@ -317,7 +317,7 @@ def pipeline_definition(
     """statemachine/pipeline.asl.json with its `${...}` substitutions filled with placeholder
     values of the right shape (for Step Functions Local, or any run where every Task is mocked):
     `${<Name>FunctionArn}` -> the ARN of function `<Name>Function`, `${<Name>QueueUrl}` -> a queue
-    URL, `${MetricsNamespace}` -> `MessagesPipeline` (the template's default). `overrides` win.
+    URL, `${MetricsNamespace}` -> the template's default. `overrides` win.
     A deployed stack uses the template's real values instead (local_aws deploy / SAM)."""
     text = asl_path.read_text(encoding="utf-8")
     values: dict[str, str] = {}
@@ -330,7 +330,10 @@ def pipeline_definition(
             queue = re.sub(r"(?<!^)(?=[A-Z])", "-", name[: -len("QueueUrl")]).lower()
             values[name] = f"https://sqs.{region}.amazonaws.com/{account_id}/{queue}.fifo"
         elif name == "MetricsNamespace":
-            values[name] = "MessagesPipeline"
+            # The template's own default, not a second copy of it.
+            from local_aws.template import Template
+
+            values[name] = str(Template(REPO / "template.yaml").parameters[name])
         else:
             raise MockConfigError(f"{asl_path}: no placeholder value for ${{{name}}}")
     for name, value in values.items():
