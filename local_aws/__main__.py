@@ -1,0 +1,7 @@
+"""`python -m local_aws ...`: see local_aws/cli.py."""
+
+import sys
+
+from local_aws.cli import main
+
+sys.exit(main())

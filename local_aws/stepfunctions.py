@@ -1,0 +1,257 @@
+"""StartExecution / StartSyncExecution on moto's Step Functions interpreter.
+
+moto does not route StartSyncExecution (the SDK sends it to the `sync-` host prefix; local clients
+must use `Config(inject_host_prefix=False)`). We answer it, and StartExecution, by creating the
+interpreter's own Execution objects in moto's backend, so DescribeExecution, ListExecutions and
+GetExecutionHistory keep working for them, Express machines included (AWS keeps no history for
+Express executions; locally we keep it, because tests and inspection read the state path from it).
+
+A sync execution runs the ASL program in the request's own thread (moto's SyncExecutionWorker):
+when `start()` returns, it has terminated. Async executions signal a `threading.Event` when they
+terminate, so `wait()` never polls.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import logging
+import math
+import threading
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from moto.stepfunctions.parser.api import ExecutionStatus, StateMachineType
+from moto.stepfunctions.parser.backend.execution import Execution, SyncExecution
+
+from local_aws import moto_patches
+from local_aws.errors import ApiError
+from local_aws.lambda_runtime import new_root_trace_header
+
+LOG = logging.getLogger("local_aws.stepfunctions")
+
+# (state machine name, test case name) -> moto MockTestCase, or None (issue: mock configs)
+MockResolver = Callable[[str, str], Any]
+
+
+_PROGRAM_CACHE_SIZE = 64
+_programs: dict[str, Any] = {}
+_programs_lock = threading.Lock()
+
+
+def _fresh_program(definition: str):
+    """The parsed ASL program of `definition`, as a private copy for one execution.
+
+    moto parses the definition (ANTLR, pure Python: ~10 ms for a small Map) for every execution.
+    We parse once per definition and deep-copy the component tree (~0.5 ms), so every execution
+    still evaluates its own objects, exactly as after a fresh parse.
+    """
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    template = _programs.get(definition)
+    if template is None:
+        template = AmazonStateLanguageParser.parse(definition)[0]
+        with _programs_lock:
+            if len(_programs) >= _PROGRAM_CACHE_SIZE:
+                _programs.pop(next(iter(_programs)))
+            _programs[definition] = template
+    return copy.deepcopy(template)
+
+
+class _Tracked:
+    """Mixin for the interpreter's Execution classes: a terminated Event, interpreter crashes
+    reported as a FAILED execution (never a hang), and an optional mock test case."""
+
+    done: threading.Event
+    mock_test_case: Any = None
+
+    def _get_start_execution_worker(self):
+        worker = super()._get_start_execution_worker()
+        if self.mock_test_case is not None:
+            worker._mock_test_case = self.mock_test_case
+        definition = self.state_machine.definition
+        worker._get_evaluation_entrypoint = lambda: _fresh_program(definition)
+        logic = worker._execution_logic
+
+        def run() -> None:
+            try:
+                logic()
+            except Exception as exc:
+                LOG.exception("state machine execution %s crashed", self.exec_arn)
+                self.exec_status = ExecutionStatus.FAILED
+                self.stop_date = dt.datetime.now(tz=dt.UTC)
+                self.error = "States.Runtime"
+                self.cause = f"{type(exc).__name__}: {exc}"
+            finally:
+                self.done.set()
+
+        worker._execution_logic = run
+        return worker
+
+
+class TrackedExecution(_Tracked, Execution):
+    pass
+
+
+class TrackedSyncExecution(_Tracked, SyncExecution):
+    pass
+
+
+def _epoch(value: dt.datetime | None) -> float | None:
+    return value.timestamp() if value is not None else None
+
+
+def call_moto(function, *args):
+    """Call a moto backend method, turning its AWS exceptions into ApiError."""
+    try:
+        return function(*args)
+    except ApiError:
+        raise
+    except Exception as exc:
+        code = getattr(exc, "error_type", None) or getattr(exc, "code", None)
+        if not isinstance(code, str):
+            raise
+        message = getattr(exc, "message", None) or str(exc)
+        status = getattr(exc, "status_code", None) or 400
+        raise ApiError(code.split("#")[-1], message, int(status)) from exc
+
+
+class StepFunctionsFront:
+    """StartSyncExecution / StartExecution on moto's Step Functions interpreter backend."""
+
+    def __init__(self, account_id: str, region: str):
+        self.account_id = account_id
+        self.region = region
+        # Set by the mock-config support: resolves `<stateMachineArn>#<TestCaseName>`.
+        self.mock_resolver: MockResolver | None = None
+
+    @property
+    def backend(self):
+        from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+        return stepfunctions_parser_backends[self.account_id][self.region]
+
+    def _start(self, params: dict[str, Any], sync: bool):
+        arn = params.get("stateMachineArn")
+        if not arn:
+            raise ApiError("ValidationException", "stateMachineArn is required")
+        base_arn, _, test_case = arn.partition("#")
+        state_machine = call_moto(self.backend.describe_state_machine, base_arn)
+        if sync and state_machine.type != "EXPRESS":
+            raise ApiError(
+                "StateMachineTypeNotSupported",
+                "This operation is not supported by this type of state machine",
+            )
+        mock_test_case = None
+        if test_case:
+            resolved = (
+                self.mock_resolver(state_machine.name, test_case) if self.mock_resolver else None
+            )
+            if resolved is None:
+                raise ApiError(
+                    "InvalidName",
+                    f"Invalid mock test case name '{test_case}' for state machine "
+                    f"'{state_machine.name}': no mock configuration defines it.",
+                )
+            mock_test_case = resolved
+        name = params.get("name") or str(uuid.uuid4())
+        raw_input = params.get("input")
+        raw_input = "{}" if raw_input is None else raw_input
+        try:
+            json.loads(raw_input)
+        except ValueError as exc:
+            raise ApiError(
+                "InvalidExecutionInput", f"Invalid State Machine Execution Input: '{exc}'"
+            ) from exc
+        existing = call_moto(state_machine._handle_name_input_idempotency, name, raw_input)
+        if existing is not None and not sync:
+            return existing
+        if existing is not None:
+            raise ApiError(
+                "ExecutionAlreadyExists", f"Execution Already Exists: '{existing.exec_arn}'"
+            )
+        # A snapshot of the definition for this execution, as moto's own start_execution does:
+        # the live executions (threads, locks) and the backend are shared, not deep-copied.
+        clone = copy.deepcopy(
+            state_machine,
+            {id(state_machine.executions): [], id(state_machine.backend): state_machine.backend},
+        )
+        cls = TrackedSyncExecution if sync else TrackedExecution
+        execution = cls(
+            name=name,
+            sm_type=StateMachineType(state_machine.type),
+            role_arn=clone.roleArn,
+            exec_arn=(
+                f"arn:aws:states:{self.region}:{self.account_id}:execution:"
+                f"{state_machine.name}:{name}"
+            ),
+            account_id=self.account_id,
+            region_name=self.region,
+            state_machine=clone,
+            start_date=dt.datetime.now(tz=dt.UTC),
+            cloud_watch_logging_session=None,
+            input_data=raw_input,
+            trace_header=params.get("traceHeader") or new_root_trace_header(),
+            activity_store={},
+        )
+        execution.done = threading.Event()
+        moto_patches.register_execution_trace(execution.exec_arn, execution.trace_header)
+        execution.mock_test_case = mock_test_case
+        state_machine.executions.append(execution)
+        return execution
+
+    def start_execution(self, params: dict[str, Any]) -> dict[str, Any]:
+        execution = self._start(params, sync=False)
+        if execution.exec_worker is None:
+            execution.start()
+        return {"executionArn": execution.exec_arn, "startDate": _epoch(execution.start_date)}
+
+    def start_sync_execution(self, params: dict[str, Any]) -> dict[str, Any]:
+        execution = self._start(params, sync=True)
+        execution.start()  # runs the program in this thread: no polling, no sleeping
+        return self.sync_response(execution)
+
+    def wait(self, execution_arn: str, timeout: float | None = None) -> str:
+        """Block until an execution started through this front terminates; return its status."""
+        execution = call_moto(self.backend.describe_execution, execution_arn)
+        done = getattr(execution, "done", None)
+        if done is None:
+            raise ValueError(f"{execution_arn} was not started through local_aws")
+        if not done.wait(timeout):
+            raise TimeoutError(f"{execution_arn} still running after {timeout} s")
+        return execution.status
+
+    @staticmethod
+    def sync_response(execution) -> dict[str, Any]:
+        sync_status = {
+            ExecutionStatus.SUCCEEDED: "SUCCEEDED",
+            ExecutionStatus.TIMED_OUT: "TIMED_OUT",
+        }.get(execution.exec_status, "FAILED")
+        stop = execution.stop_date or dt.datetime.now(tz=dt.UTC)
+        duration_ms = max((stop - execution.start_date).total_seconds() * 1000, 0)
+        response: dict[str, Any] = {
+            "executionArn": execution.exec_arn,
+            "stateMachineArn": execution.state_machine.arn,
+            "name": execution.name,
+            "startDate": _epoch(execution.start_date),
+            "stopDate": _epoch(stop),
+            "status": sync_status,
+            "input": json.dumps(execution.input_data, separators=(",", ":")),
+            "inputDetails": {"included": True},
+            "traceHeader": execution.trace_header,
+            # Express: billed in 64 MB steps and 100 ms steps
+            "billingDetails": {
+                "billedMemoryUsedInMB": 64,
+                "billedDurationInMilliseconds": max(100, math.ceil(duration_ms / 100) * 100),
+            },
+        }
+        if sync_status == "SUCCEEDED":
+            response["output"] = json.dumps(execution.output, separators=(",", ":"))
+            response["outputDetails"] = {"included": True}
+        if execution.error is not None:
+            response["error"] = execution.error
+        if execution.cause is not None:
+            response["cause"] = execution.cause
+        return response
