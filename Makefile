@@ -57,5 +57,11 @@ test: $(STAMP) ## Run every test (unit, template/ASL, integration on the local s
 test-unit: $(STAMP) ## Unit tests of the four Lambdas only
 	$(PY) -m pytest tests/unit
 
+run: $(STAMP) ## The demo: local stack + template.yaml + demo messages, per-message report (exit 0 = as expected)
+	$(PY) -m local_aws run
+
+up: $(STAMP) ## Keep the local stack running with template.yaml deployed; prints CLI/boto3 examples (Ctrl-C)
+	$(PY) -m local_aws up
+
 clean: ## Remove the venv, build caches and artifacts
 	rm -rf $(VENV) .build .pytest_cache .ruff_cache artifacts .local-stack

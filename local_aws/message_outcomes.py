@@ -2,7 +2,7 @@
 
 Used by `python -m local_aws run` (the per-message report) and by the integration tests. Nothing
 here looks inside the emulator: outcomes come from the table (GetItem), the dead-letter queue
-(ReceiveMessage, then the messages are made visible again), the executions
+(drained into memory: see `dead_letters`), the executions
 (ListExecutions/DescribeExecution/GetExecutionHistory) and the queue's attributes.
 
 A message is *terminal* when its outcome is known from the data (stored, duplicate of a stored
@@ -261,35 +261,32 @@ class StackObserver:
         return sorted(out, key=lambda a: a.started)
 
     def dead_letters(self) -> dict[str, dict[str, Any]]:
-        """Every DLQ message (by its own MessageId), read and made visible again at once.
+        """Every message that reached the DLQ so far, by its own MessageId.
 
-        A FIFO queue hands out at most one ReceiveMessage worth (10) of each message group until
-        those are deleted, so this sees up to 10 DLQ messages per group."""
-        seen: dict[str, dict[str, Any]] = {}
-        received: list[dict[str, Any]] = []
-        while True:
-            messages = self.sqs.receive_message(
-                QueueUrl=self.dead_letter_queue_url,
-                MaxNumberOfMessages=10,
-                VisibilityTimeout=30,
-                MessageSystemAttributeNames=["All"],
-                MessageAttributeNames=["All"],
-            ).get("Messages", [])
-            if not messages:
-                break
-            for m in messages:
-                received.append(m)
-                seen[m["MessageId"]] = m
-        for start in range(0, len(received), 10):
-            self.sqs.change_message_visibility_batch(
-                QueueUrl=self.dead_letter_queue_url,
-                Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
-                    for i, m in enumerate(received[start : start + 10])
-                ],
-            )
+        The DLQ is FIFO: it hands out no more messages of a group while earlier ones of that
+        group are in flight, so it cannot be listed without deleting. The observer therefore
+        drains it (ReceiveMessage + DeleteMessageBatch) into memory and answers from there; while
+        an observer is in use, read dead letters from it rather than from the queue."""
         with self._lock:
-            self._dlq_cache.update(seen)
+            while True:
+                messages = self.sqs.receive_message(
+                    QueueUrl=self.dead_letter_queue_url,
+                    MaxNumberOfMessages=10,
+                    VisibilityTimeout=30,
+                    MessageSystemAttributeNames=["All"],
+                    MessageAttributeNames=["All"],
+                ).get("Messages", [])
+                if not messages:
+                    break
+                for m in messages:
+                    self._dlq_cache[m["MessageId"]] = m
+                self.sqs.delete_message_batch(
+                    QueueUrl=self.dead_letter_queue_url,
+                    Entries=[
+                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                        for i, m in enumerate(messages)
+                    ],
+                )
             return dict(self._dlq_cache)
 
     def item(self, message_id: str) -> dict[str, Any] | None:
