@@ -965,6 +965,14 @@ def workflow_graph(definition: dict[str, Any]) -> dict[str, Any]:
                 edges.append(_edge(name, catch["Next"], "catch", errors))
 
     add_scope(definition.get("States", {}), definition.get("StartAt"), None)
+    # Edges into and out of a Map state attach to its branch's start/end markers, so the layout
+    # ranks the box between its neighbours (a layered layout does not rank compound nodes).
+    maps = {n["id"] for n in nodes if n["type"] == "Map"}
+    for index, edge in enumerate(edges):
+        source = f"{edge['source']}::end" if edge["source"] in maps else edge["source"]
+        target = f"{edge['target']}::start" if edge["target"] in maps else edge["target"]
+        if (source, target) != (edge["source"], edge["target"]):
+            edges[index] = _edge(source, target, edge["kind"], edge["label"])
     seen = set()
     unique = []
     for edge in edges:
@@ -997,6 +1005,7 @@ def taken_path(graph: dict[str, Any], steps: list[dict[str, Any]], run: dict[str
     """Which nodes and edges of `graph` one run took (ids), and each node's status."""
     node_ids = {n["id"] for n in graph["nodes"]}
     parents = {n["id"]: n["parent"] for n in graph["nodes"]}
+    types = {n["id"]: n["type"] for n in graph["nodes"]}
     status: dict[str, str] = {}
     visited: list[str] = []
     for step in steps:
@@ -1022,10 +1031,14 @@ def taken_path(graph: dict[str, Any], steps: list[dict[str, Any]], run: dict[str
         first_parent = parents.get(visited[0])
         start = "__start__" if first_parent is None else f"{first_parent}::start"
         pick(start, visited[0])
-        for container in _ancestors(visited[0], parents):
+        containers = _ancestors(visited[0], parents, types)
+        for container in containers:
             status.setdefault(container, "RUNNING" if run["status"] == "RUNNING" else "SUCCEEDED")
             grand = parents.get(container)
-            pick("__start__" if grand is None else f"{grand}::start", container)
+            pick("__start__" if grand is None else f"{grand}::start", f"{container}::start")
+            status[f"{container}::start"] = "SUCCEEDED"
+        if containers or first_parent is None:
+            status["__start__"] = "SUCCEEDED"
         for source, target in itertools.pairwise(visited):
             pick(source, target)
         last = visited[-1]
@@ -1036,21 +1049,25 @@ def taken_path(graph: dict[str, Any], steps: list[dict[str, Any]], run: dict[str
             parent = parents.get(last)
             end = "__end__" if parent is None else f"{parent}::end"
             pick(last, end)
+            if parent is not None:
+                status[end] = status.get(last, "SUCCEEDED")
             if run["status"] == "SUCCEEDED":
-                for container in _ancestors(last, parents):
+                for container in _ancestors(last, parents, types):
                     grand = parents.get(container)
-                    pick(container, "__end__" if grand is None else f"{grand}::end")
+                    pick(f"{container}::end", "__end__" if grand is None else f"{grand}::end")
+                status["__end__"] = "SUCCEEDED"
         if run["status"] == "FAILED":
-            for container in _ancestors(last, parents):
+            for container in _ancestors(last, parents, types):
                 status[container] = "FAILED"
     return {"nodes": status, "edges": sorted(edges)}
 
 
-def _ancestors(node: str, parents: dict[str, str | None]) -> list[str]:
+def _ancestors(node: str, parents: dict[str, str | None], types: dict[str, str]) -> list[str]:
+    """The Map/Parallel states around a state, innermost first."""
     out = []
     parent = parents.get(node)
     while parent:
-        if not parent.endswith(tuple(f"::branch{i}" for i in range(64))):
+        if types.get(parent) != "Branch":
             out.append(parent)
         parent = parents.get(parent)
     return out
