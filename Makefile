@@ -74,7 +74,7 @@ browser-deps: ## Install chromium and chromium-driver (apt, as root) when missin
 	fi
 
 test-console: $(STAMP) $(CONSOLE_STAMP) browser-deps ## The inspection CLI and web console tests only
-	$(PY) -m pytest tests/console
+	$(PY) -m pytest tests/console tests/integration/test_runs_cli.py tests/integration/test_console_browser.py
 
 test: $(STAMP) $(CONSOLE_STAMP) browser-deps ## Run every test (unit, template/ASL, integration, web console in Chromium)
 	$(PY) -m pytest

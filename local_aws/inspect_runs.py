@@ -1042,20 +1042,16 @@ def taken_path(graph: dict[str, Any], steps: list[dict[str, Any]], run: dict[str
         for source, target in itertools.pairwise(visited):
             pick(source, target)
         last = visited[-1]
-        if status.get(last) in ("SUCCEEDED", "FAILED") or step_by_name[last]["type"] in (
-            "Succeed",
-            "Fail",
-        ):
+        if run["status"] == "SUCCEEDED":  # a failed run never reaches an end
             parent = parents.get(last)
             end = "__end__" if parent is None else f"{parent}::end"
             pick(last, end)
             if parent is not None:
-                status[end] = status.get(last, "SUCCEEDED")
-            if run["status"] == "SUCCEEDED":
-                for container in _ancestors(last, parents, types):
-                    grand = parents.get(container)
-                    pick(f"{container}::end", "__end__" if grand is None else f"{grand}::end")
-                status["__end__"] = "SUCCEEDED"
+                status[end] = "SUCCEEDED"
+            for container in _ancestors(last, parents, types):
+                grand = parents.get(container)
+                pick(f"{container}::end", "__end__" if grand is None else f"{grand}::end")
+            status["__end__"] = "SUCCEEDED"
         if run["status"] == "FAILED":
             for container in _ancestors(last, parents, types):
                 status[container] = "FAILED"

@@ -47,16 +47,19 @@ def _width() -> int:
 def format_list(runs: list[Any]) -> str:
     if not runs:
         return "no runs (has a message gone through the pipeline yet?)"
+    key_w = max(10, *(len(run.key) for run in runs))
+    group_w = min(40, max(5, *(len(run.group or "-") for run in runs)))
+    reason_w = max(6, *(len(run.reason or "") for run in runs))
     header = (
-        f"{'STARTED (UTC)':12}  {'MESSAGE ID':36}  {'GROUP':16}  {'STATUS':9}  "
-        f"{'OUTCOME':13}  {'REASON':18}  {'DURATION':>9}  {'RECV':>4}  EXECUTION"
+        f"{'STARTED (UTC)':12}  {'MESSAGE ID':{key_w}}  {'GROUP':{group_w}}  {'STATUS':9}  "
+        f"{'OUTCOME':13}  {'REASON':{reason_w}}  {'DURATION':>9}  {'RECV':>4}  EXECUTION"
     )
     lines = [header]
     for run in runs:
         execution = run.execution_name + (f"/{run.index}" if run.batch_size > 1 else "")
         lines.append(
-            f"{_clock(run.started):12}  {(run.key or '-'):36}  {(run.group or '-')[:16]:16}  "
-            f"{run.status:9}  {run.outcome:13}  {(run.reason or '')[:18]:18}  "
+            f"{_clock(run.started):12}  {run.key:{key_w}}  {(run.group or '-')[:40]:{group_w}}  "
+            f"{run.status:9}  {run.outcome:13}  {(run.reason or ''):{reason_w}}  "
             f"{_ms(run.duration_ms):>9}  {run.receive_count or '-':>4}  {execution}"
         )
     return "\n".join(lines)

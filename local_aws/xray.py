@@ -154,10 +154,13 @@ class TraceStore:
 
         for entity in segments + loose:
             register(entity)
+        functions = [s for s in segments if s.get("origin") == "AWS::Lambda::Function"]
         orphans = []
         placed = []
         for sub in loose:
             parent = index.get(sub.get("parent_id", ""))
+            if parent is not None and parent.get("origin") == "AWS::Lambda::Function":
+                parent = _invocation_of(sub, parent, functions)
             if parent is None or parent is sub:
                 orphans.append(sub)
             else:
@@ -251,6 +254,28 @@ class TraceStore:
                 {"Id": s["id"], "Document": json.dumps(s, separators=(",", ":"))} for s in segments
             ],
         }
+
+
+def _invocation_of(
+    sub: dict[str, Any], parent: dict[str, Any], functions: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The function segment (invocation) a subsegment really belongs to.
+
+    aws-xray-sdk in Lambda keeps its facade segment while `_X_AMZN_TRACE_ID` has the same Root
+    (lambda_launcher.LambdaContext._refresh_context compares the Root only), so when one warm
+    worker runs several invocations of the same trace (Step Functions retries, or several records
+    of one batch) the later invocations' subsegments name the first invocation's segment as
+    parent. They are moved under the invocation whose time span holds them.
+    """
+    start = sub.get("start_time", 0)
+    if parent["start_time"] - 0.001 <= start <= parent.get("end_time", start) + 0.001:
+        return parent
+    for candidate in functions:
+        if candidate["name"] == parent["name"] and (
+            candidate["start_time"] - 0.001 <= start <= candidate.get("end_time", start) + 0.001
+        ):
+            return candidate
+    return parent
 
 
 def _walk(entities: Iterable[dict[str, Any]]):
@@ -558,16 +583,18 @@ class LocalXRay:
                 container = sub
         self.store.put(segment)
         # Lambda segments invoked by this execution: under the Task state that invoked them.
-        tasks = [
-            (s, sub) for s, sub in zip(states, subsegments, strict=True) if s["type"] == "Task"
-        ]
+        tasks = [(s, sub) for s, sub in zip(states, subsegments, strict=True) if s.get("functions")]
         for doc in self.store.documents(root):
             if doc.get("origin") != "AWS::Lambda" or doc.get("parent_id") != segment_id:
                 continue
-            for span, sub in tasks:
-                if span["start"] - 0.002 <= doc["start_time"] <= span["end"] + 0.002:
-                    self.store.update(root, doc["id"], parent_id=sub["id"])
-                    break
+            candidates = [
+                (span["start"], sub)
+                for span, sub in tasks
+                if doc["name"] in span["functions"]
+                and span["start"] - 0.002 <= doc["start_time"] <= span["end"] + 0.002
+            ]
+            if candidates:  # the latest state that invoked this function before it started
+                self.store.update(root, doc["id"], parent_id=max(candidates)[1]["id"])
 
     # -- the API ------------------------------------------------------------------------------
     def wsgi(self, environ: dict[str, Any], start_response):
@@ -702,6 +729,18 @@ def _state_spans(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
             span = open_spans.pop(event["stateExitedEventDetails"]["name"], None)
             if span is not None:
                 span["end"] = when
+        elif etype == "TaskScheduled" and spans:
+            details = event.get("taskScheduledEventDetails") or {}
+            try:
+                function = json.loads(details.get("parameters") or "{}").get("FunctionName")
+            except (ValueError, AttributeError):
+                function = None
+            if isinstance(function, str):
+                name = function.split(":function:")[-1].split(":")[0]
+                spans[-1].setdefault("functions", set()).add(name)
+        elif etype == "TaskSucceeded" and spans:  # a retry succeeded: no error on the state
+            spans[-1].pop("error", None)
+            spans[-1].pop("cause", None)
         elif etype in ("TaskFailed", "TaskTimedOut") and spans:
             details = event.get("taskFailedEventDetails") or event.get("taskTimedOutEventDetails")
             spans[-1]["error"] = (details or {}).get("error", etype)

@@ -58,6 +58,18 @@
     el.textContent = text || "";
     el.hidden = !text;
   }
+  function causeHtml(cause, id) {
+    // A Lambda error's cause is its JSON error object: show the message, then the stack trace.
+    let data = null;
+    try { data = JSON.parse(cause); } catch (e) { /* plain text */ }
+    const attr = id ? ` id="${id}"` : "";
+    if (data && typeof data === "object" && data.errorMessage !== undefined) {
+      const stack = (data.stackTrace || []).join("");
+      return `<div class="error-message"${attr}>${esc(data.errorType ? data.errorType + ": " : "")}${esc(data.errorMessage)}</div>
+        ${stack ? `<details><summary>stack trace</summary><pre>${esc(stack)}</pre></details>` : ""}`;
+    }
+    return `<pre${attr}>${esc(pretty(cause))}</pre>`;
+  }
   function runLink(id) { return "#/run/" + encodeURIComponent(id); }
 
   // ------------------------------------------------------------------ router
@@ -162,7 +174,7 @@
     app.innerHTML = `<div class="crumbs"><a href="#/runs">Runs</a> › ${esc(key)}</div><h1>Run</h1><div class="empty">loading…</div>`;
     let data;
     try {
-      data = await api("run?id=" + encodeURIComponent(key));
+      data = await api("run?full=1&id=" + encodeURIComponent(key));
       showBanner("");
     } catch (error) {
       app.innerHTML = `<div class="crumbs"><a href="#/runs">Runs</a> › ${esc(key)}</div>
@@ -181,8 +193,8 @@
       ${all.map((d) => `<a href="${runLink(d.run.run_id)}" class="${d === detail ? "current" : ""}">
         ${esc(clock(d.run.started))} · ${esc(d.run.outcome)}</a>`).join("")}</div>` : "";
     const errorBox = detail.error ? `<div class="error-box" id="run-error">
-        <div class="error-name">Error: <span id="run-error-name">${esc(detail.error)}</span></div>
-        <pre id="run-error-cause">${esc(pretty(detail.cause))}</pre></div>` : "";
+        <div class="error-name">Failed: <span id="run-error-name">${esc(detail.error)}</span></div>
+        ${causeHtml(detail.cause, "run-error-cause")}</div>` : "";
     const kv = (k, v, id) => `<div class="kv"><div class="k">${k}</div><div class="v" ${id ? `id="${id}"` : ""}>${v}</div></div>`;
     app.innerHTML = `
       <div class="crumbs"><a href="#/runs">Runs</a> › ${esc(run.message_id || run.sqs_message_id)}</div>
@@ -240,7 +252,7 @@
         <td class="num">${ms(a.duration_ms)}</td><td>${badge(a.status)} ${esc(a.error || "")}</td></tr>`).join("")}
       </tbody></table>` : "";
     const error = step.error ? `<h4>${step.status === "CAUGHT" ? "Caught error → " + esc(step.next || "") : "Error"}</h4>
-      <div class="error-box" id="state-error"><div class="error-name">${esc(step.error)}</div><pre>${esc(pretty(step.cause))}</pre></div>` : "";
+      <div class="error-box" id="state-error"><div class="error-name">${esc(step.error)}</div>${causeHtml(step.cause)}</div>` : "";
     panel.innerHTML = `
       <h3 id="state-name">${esc(step.name)}</h3>
       <div class="meta">${esc(step.type)} state · ${badge(step.status)} · ${ms(step.duration_ms)}
@@ -358,7 +370,6 @@
     const cy = cytoscape({
       container,
       elements,
-      wheelSensitivity: 0.2,
       boxSelectionEnabled: false,
       autoungrabify: true,
       style: [
@@ -460,7 +471,7 @@
     if (!charts.length) {
       box.innerHTML = Object.keys(data.series).map((name) => `
         <div class="chart-card" data-metric="${esc(name)}"><div class="title"><span>${esc(name)}</span>
-          <span class="total ${ERROR_METRICS.includes(name) ? "bad" : ""}" data-total></span></div>
+          <span class="total" data-total></span></div>
           <canvas></canvas></div>`).join("");
       for (const card of box.querySelectorAll(".chart-card")) {
         const name = card.dataset.metric;
@@ -481,7 +492,9 @@
       chart.data.labels = labels;
       chart.data.datasets[0].data = data.series[name];
       chart.update();
-      chart.canvas.closest(".chart-card").querySelector("[data-total]").textContent = data.totals[name];
+      const total = chart.canvas.closest(".chart-card").querySelector("[data-total]");
+      total.textContent = data.totals[name];
+      total.classList.toggle("bad", ERROR_METRICS.includes(name) && data.totals[name] > 0);
     }
     window.consoleState.loaded = true;
   }
