@@ -66,9 +66,7 @@ def build(pipeline: Any, observer: Any) -> Scenario:
     invalid = observer.send((BODIES / "malformed_json.txt").read_text(), groups["invalid"])
     observer.wait_until_terminal([first, second, invalid], timeout=60)
 
-    reader = RunReader.for_endpoint(
-        aws.endpoint_url, state_machine_arn=observer.state_machine_arn
-    )
+    reader = RunReader.for_endpoint(aws.endpoint_url, state_machine_arn=observer.state_machine_arn)
     aws.faults.add("dynamodb", "PutItem", "InternalServerError")  # until the first run failed
     try:
         failing = observer.send(_body(message_c), groups["fail"], label="fails first")
