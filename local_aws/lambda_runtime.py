@@ -35,6 +35,10 @@ from typing import Any
 from local_aws.cloudwatch import CloudWatchSink
 from local_aws.lambda_packages import install_requirements, runtime_path
 
+LOG = logging.getLogger("local_aws.lambda")
+_PLACEHOLDER_ZIP = base64.b64encode(
+    b"PK\x05\x06" + b"\x00" * 18  # an empty zip archive: moto only stores it
+).decode()
 WORKER_SCRIPT = Path(__file__).resolve().parent / "lambda_worker.py"
 INIT_TIMEOUT_S = 10.0  # AWS limits the init phase of on-demand functions to 10 s
 _HEADER = struct.Struct(">I")
@@ -225,6 +229,17 @@ class WorkerProcess:
         self.close()
         return _exit_detail(returncode)
 
+    def peak_rss_kb(self) -> int:
+        """The worker's peak resident memory (VmHWM), 0 if it is gone."""
+        try:
+            with open(f"/proc/{self.pid}/status", "rb") as status:
+                for line in status:
+                    if line.startswith(b"VmHWM:"):
+                        return int(line.split()[1])
+        except OSError:
+            pass
+        return 0
+
     def kill(self) -> None:
         self.dead = True
         if self.process.poll() is None:
@@ -277,6 +292,15 @@ class RegisteredFunction:
                     self._starting += 1
                     return None
                 self._cond.wait()
+
+    def reserve_start(self, target: int) -> bool:
+        """Reserve a worker start if fewer than `target` workers exist (or are starting)."""
+        with self._cond:
+            total = len(self._all) + self._starting
+            if self.closed or total >= min(target, self.runtime.max_workers_per_function):
+                return False
+            self._starting += 1
+            return True
 
     def adopt(self, worker: WorkerProcess | None) -> None:
         """Count a started worker (or a failed start) against the pool bound."""
@@ -439,13 +463,58 @@ class LambdaRuntime:
             self._functions[spec.name] = function
         if previous is not None:
             previous.shutdown()
+        self._mirror_in_moto(spec)
         return function.arn
+
+    def _mirror_in_moto(self, spec: FunctionSpec) -> None:
+        """Create the function in moto's Lambda backend too, so GetFunction/ListFunctions see it
+        (moto never runs it: Invoke is answered by this runtime). Best effort."""
+        try:
+            from moto.awslambda.models import lambda_backends
+            from moto.iam.models import iam_backends
+
+            iam = iam_backends[self.account_id]["aws"]
+            role = "local-aws-lambda"
+            if role not in {r.name for r in iam.roles.values()}:
+                trust = {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "lambda.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+                iam.create_role(role, json.dumps(trust), "/", None, "local_aws", [], None)
+            backend = lambda_backends[self.account_id][self.region]
+            with contextlib.suppress(Exception):
+                backend.delete_function(spec.name, None)
+            backend.create_function(
+                {
+                    "FunctionName": spec.name,
+                    "Runtime": spec.runtime,
+                    "Role": f"arn:aws:iam::{self.account_id}:role/{role}",
+                    "Handler": spec.handler,
+                    "Code": {"ZipFile": _PLACEHOLDER_ZIP},
+                    "Timeout": math.ceil(spec.timeout_s),
+                    "MemorySize": spec.memory_mb,
+                    "Environment": {"Variables": dict(spec.environment)},
+                    "Description": f"local_aws: runs from {spec.code_dir}",
+                }
+            )
+        except Exception:  # never let the mirror break registration
+            LOG.debug("could not mirror %s in moto's Lambda backend", spec.name, exc_info=True)
 
     def unregister(self, name: str) -> None:
         with self._lock:
             function = self._functions.pop(name, None)
         if function is not None:
             function.shutdown()
+        with contextlib.suppress(Exception):
+            from moto.awslambda.models import lambda_backends
+
+            lambda_backends[self.account_id][self.region].delete_function(name, None)
 
     def get(self, name_or_arn: str) -> RegisteredFunction:
         name = function_name_from(name_or_arn)
@@ -463,18 +532,25 @@ class LambdaRuntime:
     def worker_pids(self, name: str) -> list[int]:
         return self.get(name).worker_pids
 
-    def warm(self, name: str, count: int = 1) -> None:
-        """Start `count` workers ahead of traffic (like provisioned concurrency)."""
+    def warm(self, name: str, count: int = 1) -> int:
+        """Start workers ahead of traffic (like provisioned concurrency) until `count` exist
+        (bounded by max_workers_per_function); returns how many were started. Their first
+        invocation is then warm; the init shows in the worker's log stream, not in a REPORT."""
         function = self.get(name)
-        for _ in range(count):
-            if function.acquire() is not None:
-                raise RuntimeError("warm() expects an idle pool")
-            worker, _init_ms, error = function.start_worker()
+        started = 0
+        while function.reserve_start(count):
+            try:
+                worker, _init_ms, error = function.start_worker()
+            except BaseException:
+                function.adopt(None)
+                raise
             function.adopt(None if error else worker)
             if error:
                 worker.kill()
                 raise RuntimeError(f"{name} failed to initialise: {error}")
             function.release(worker)
+            started += 1
+        return started
 
     def shutdown(self) -> None:
         with self._lock:
@@ -595,6 +671,7 @@ class LambdaRuntime:
                     break
             except WorkerTimedOut:
                 status = "timeout"
+                max_rss_kb = worker.peak_rss_kb()
                 error = {
                     "errorType": "Sandbox.Timedout",
                     "errorMessage": (

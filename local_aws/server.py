@@ -32,7 +32,13 @@ from werkzeug.wsgi import LimitedStream
 
 from local_aws import moto_patches
 from local_aws.errors import ApiError
-from local_aws.faults import FaultInjector, RequestInfo, error_response, identify_request
+from local_aws.faults import (
+    TARGET_PREFIXES,
+    FaultInjector,
+    RequestInfo,
+    error_response,
+    identify_request,
+)
 from local_aws.lambda_runtime import FunctionNotFound, LambdaRuntime
 from local_aws.stepfunctions import StepFunctionsFront
 
@@ -91,18 +97,33 @@ class _Front:
             return self._send(start_response, self._control(environ, path))
         invoke = _INVOKE_PATH.match(path) if environ.get("REQUEST_METHOD") == "POST" else None
         target = environ.get("HTTP_X_AMZ_TARGET", "")
+        function = None
+        body: bytes | None = None
+        if invoke is not None:
+            function = unquote(invoke.group("function")).split(":function:")[-1].split(":")[0]
+            info = RequestInfo("lambda", "Invoke", "rest-json")
+        elif target:
+            prefix, _, operation = target.rpartition(".")
+            service = TARGET_PREFIXES.get(prefix)
+            info = (
+                RequestInfo(service, operation, "json")
+                if service
+                else identify_request(environ, b"")
+            )
+        else:
+            body = _read_body(environ)
+            info = identify_request(environ, body)
+        self.aws.api_calls.count(info.service, info.operation)
+
         faults = self.aws.faults
         if invoke is None and target not in _SFN_TARGETS and not faults.active:
             return self.moto_app(environ, start_response)  # the hot path: straight to moto
 
-        body = _read_body(environ)
+        if body is None:
+            body = _read_body(environ)
         lambda_fault = None
         if faults.active:
-            function = None
-            if invoke is not None:
-                function = unquote(invoke.group("function")).split(":function:")[-1].split(":")[0]
-                info = RequestInfo("lambda", "Invoke", "rest-json")
-            else:
+            if info.protocol == "json" and info.service is None:
                 info = identify_request(environ, body)
             rule = faults.match(info.service or "", info.operation or "", function)
             if rule is not None:
@@ -210,6 +231,8 @@ class _Front:
                     if wanted in (None, record.function)
                 ]
                 return _json_response(200, {"invocations": records})
+            if parts == ["api-calls"] and method == "GET":
+                return _json_response(200, {"api_calls": self.aws.api_calls.snapshot()})
             if parts == ["functions"] and method == "GET":
                 functions = {
                     name: {
@@ -228,13 +251,43 @@ class _Front:
 
 
 def _read_body(environ: dict[str, Any]) -> bytes:
+    """Read a Content-Length body and put it back for moto; chunked bodies are left alone."""
+    if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+        return b""
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
         length = 0
-    body = environ["wsgi.input"].read(length) if length > 0 else b""
+    if length <= 0:
+        return b""
+    body = environ["wsgi.input"].read(length)
     environ["wsgi.input"] = io.BytesIO(body)
     return body
+
+
+class ApiCallCounter:
+    """Requests received, by service and operation (the interpreter's and the Lambdas' included)."""
+
+    def __init__(self) -> None:
+        self._counts: dict[tuple[str, str], int] = {}
+        self._lock = threading.Lock()
+
+    def count(self, service: str | None, operation: str | None) -> None:
+        key = (service or "unknown", operation or "unknown")
+        with self._lock:
+            self._counts[key] = self._counts.get(key, 0) + 1
+
+    def snapshot(self) -> dict[str, dict[str, int]]:
+        """{service: {operation: count}}"""
+        result: dict[str, dict[str, int]] = {}
+        with self._lock:
+            for (service, operation), count in sorted(self._counts.items()):
+                result.setdefault(service, {})[operation] = count
+        return result
+
+    def reset(self) -> None:
+        with self._lock:
+            self._counts.clear()
 
 
 class LocalAWS:
@@ -267,6 +320,7 @@ class LocalAWS:
             max_workers_per_function=max_workers_per_function,
         )
         self.stepfunctions = StepFunctionsFront(account_id, region)
+        self.api_calls = ApiCallCounter()
         # Extra WSGI apps served on this endpoint (see mount()): exact paths, and prefixes.
         self._mounts: dict[str, Any] = {}
         self._prefix_mounts: list[tuple[str, Any]] = []

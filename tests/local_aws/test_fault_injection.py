@@ -147,3 +147,11 @@ def test_cli_adds_lists_and_clears(stack, faults, capsys):
     assert rule["id"] in capsys.readouterr().out
     cli.main(["faults", *endpoint, "clear"])
     assert faults.stats() == []
+
+
+def test_api_calls_are_counted_by_service_and_operation(stack, resources):
+    before = stack.api_calls.snapshot().get("dynamodb", {}).get("GetItem", 0)
+    stack.client("dynamodb").get_item(TableName=resources["table"], Key={"k": {"S": "z"}})
+    with urllib.request.urlopen(f"{stack.endpoint_url}/_local_aws/api-calls") as response:
+        counts = json.loads(response.read())["api_calls"]
+    assert counts["dynamodb"]["GetItem"] == before + 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import threading
@@ -206,3 +207,27 @@ def test_requirements_are_isolated(stack):
     _, body = invoke(stack, "sdk_call", {"service": "sqs", "method": "list_queues"})
     assert body["error_code"] is None
     assert Path(body["boto3"]).parts[-4] == "deps"
+
+
+def test_registered_functions_are_listed_by_the_lambda_api(stack):
+    lam = stack.client("lambda")
+    names = {f["FunctionName"] for f in lam.list_functions()["Functions"]}
+    assert {"echo", "raiser", "sleeper"} <= names
+    config = lam.get_function(FunctionName="echo")["Configuration"]
+    assert config["FunctionArn"] == "arn:aws:lambda:us-east-1:123456789012:function:echo"
+    assert config["MemorySize"] == 256 and config["Environment"]["Variables"]["GREETING"] == "hello"
+
+
+def test_event_invocation_and_log_tail(stack):
+    lam = stack.client("lambda")
+    queued = lam.invoke(FunctionName="echo", InvocationType="Event", Payload=b'{"async": 1}')
+    assert queued["StatusCode"] == 202
+    tail = lam.invoke(FunctionName="echo", LogType="Tail", Payload=b"{}")
+    text = base64.b64decode(tail["LogResult"]).decode()
+    assert text.startswith("START RequestId:") and "REPORT RequestId:" in text
+
+
+def test_warm_starts_workers_ahead_of_traffic(stack):
+    stack.lambdas.warm("emf", 2)
+    assert len(stack.lambdas.worker_pids("emf")) >= 2
+    assert stack.lambdas.warm("emf", 2) == 0  # already there
