@@ -295,20 +295,19 @@ class StackObserver:
         ).get("Item")
 
     def outcomes(self, messages: Iterable[SentMessage]) -> list[Outcome]:
+        # Order matters: read the results (queue, DLQ, items) first and the executions last, so
+        # an execution that produced a result seen here is already listed (running or finished).
         messages = list(messages)
-        self.refresh_executions()
+        queue_idle = not any(self.queue_depth().values())
         dlq = self.dead_letters()
         quarantined = {}
         for m in dlq.values():
             source = (m.get("MessageAttributes") or {}).get("source_message_id", {})
             if source.get("StringValue"):
                 quarantined[source["StringValue"]] = m
-        depth = self.queue_depth()
-        queue_idle = not any(depth.values())
         results = []
         for message in messages:
-            outcome = Outcome(message=message, kind="pending", attempts=self.attempts(message))
-            running = any(a.status == "RUNNING" for a in outcome.attempts)
+            outcome = Outcome(message=message, kind="pending")
             if message.sqs_message_id in quarantined:
                 dlq_message = quarantined[message.sqs_message_id]
                 attrs = dlq_message.get("MessageAttributes") or {}
@@ -320,18 +319,29 @@ class StackObserver:
                 outcome.kind = "dead-lettered"
                 outcome.dlq_message = dlq[message.sqs_message_id]
             elif message.message_id is not None:
-                item = self.item(message.message_id)
-                if item is not None:
-                    outcome.item = item
-                    stored_by = item.get("sqs_message_id", {}).get("S")
-                    if stored_by == message.sqs_message_id:
-                        outcome.kind = "stored"
-                    elif any(_handled(a) for a in outcome.attempts):
-                        outcome.kind = "duplicate"
-            outcome.terminal = outcome.kind != "pending" and not running and queue_idle
-            if outcome.kind == "dead-lettered":
-                outcome.terminal = not running
+                outcome.item = self.item(message.message_id)
             results.append(outcome)
+        self.refresh_executions()
+        for outcome in results:
+            message = outcome.message
+            outcome.attempts = self.attempts(message)
+            running = any(a.status == "RUNNING" for a in outcome.attempts)
+            if outcome.item is not None and outcome.kind == "pending":
+                stored_by = outcome.item.get("sqs_message_id", {}).get("S")
+                if stored_by == message.sqs_message_id:
+                    outcome.kind = "stored"
+                elif any(_handled(a) for a in outcome.attempts):
+                    outcome.kind = "duplicate"
+            if outcome.kind == "dead-lettered":
+                # (a message can be redriven without any execution: failed invocations)
+                outcome.terminal = not running
+            else:
+                outcome.terminal = (
+                    outcome.kind != "pending"
+                    and bool(outcome.attempts)
+                    and not running
+                    and queue_idle
+                )
         return results
 
     def wait_until_terminal(

@@ -134,6 +134,7 @@ def usage_text(endpoint: str, stack: Any) -> str:
     aws = f"aws --endpoint-url {endpoint}"
     outputs = "\n".join(f"  {k:20} {v}" for k, v in stack.outputs.items())
     q = shlex.quote
+    python = _relative(sys.executable)
     return f"""
 Stack outputs:
 {outputs}
@@ -151,8 +152,8 @@ AWS CLI (any credentials work; paste in this folder):
   {aws} cloudwatch get-metric-statistics --namespace {q(namespace)} --metric-name MessagesSaved \\
       --statistics Sum --period 60 --start-time $(date -u -d '-1 hour' +%FT%TZ) \\
       --end-time $(date -u -d '+1 hour' +%FT%TZ)
-  python -m local_aws faults add --service dynamodb --operation PutItem \\
-      --error InternalServerError --count 3        # then: faults list | clear
+  {python} -m local_aws faults --endpoint {endpoint} add --service dynamodb \\
+      --operation PutItem --error InternalServerError --count 3    # then: faults list | clear
 
 boto3:
   import boto3

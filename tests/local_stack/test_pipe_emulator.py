@@ -257,7 +257,7 @@ def test_fifo_order_and_one_batch_per_group(endpoint, sqs, queues):
     assert pipe.overlaps == 0, "two batches of one group were in flight together"
 
 
-def test_batch_size_and_window_accumulate_one_groups_messages(endpoint, sqs, queues):
+def test_batch_size_caps_a_batch_of_one_groups_messages(endpoint, sqs, queues):
     url, arn, _ = queues
     for i in range(5):
         _send(sqs, url, "g1", f"m{i}")
@@ -268,6 +268,17 @@ def test_batch_size_and_window_accumulate_one_groups_messages(endpoint, sqs, que
         ["m0", "m1", "m2"],
         ["m3", "m4"],
     ]
+
+
+def test_batching_window_accumulates_across_receives(endpoint, sqs, queues):
+    url, arn, _ = queues
+    pipe = _pipe(endpoint, arn, lambda records: "SUCCEEDED", batch_size=3, window=2)
+    _send(sqs, url, "g1", "first")
+    with pipe:
+        time.sleep(0.5)  # the first message is received and waits for the window
+        _send(sqs, url, "g2", "second")
+        _drained(sqs, url)
+    assert [[r["body"] for r in call] for call in pipe.calls] == [["first", "second"]]
 
 
 def test_stop_is_prompt_during_an_idle_long_poll(endpoint, sqs, queues):
