@@ -6,6 +6,8 @@
         ...
 
 The WSGI front handles, before moto sees the request:
+- apps mounted with `LocalAWS.mount()`: the X-Ray API (local_aws/xray.py) and the web console
+  at `/_local_aws/console/` (local_aws/console/);
 - `/_local_aws/...` control endpoints (health, faults, invocations, functions);
 - fault injection (any service/operation, in that service's wire protocol);
 - Lambda `Invoke` (run by `LambdaRuntime` in warm worker processes);
