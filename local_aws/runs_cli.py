@@ -14,11 +14,14 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import re
 import shutil
 import sys
 from typing import Any
 
 from local_aws.inspect_runs import OUTCOMES, STATUSES, RunDetail, RunReader, preview
+
+_CFN_NAME = re.compile(r"-([A-Za-z0-9]+)-[A-Z0-9]{8,}$")
 
 
 def _clock(epoch: float | None, *, date: bool = False) -> str:
@@ -35,6 +38,12 @@ def _ms(value: float | None) -> str:
     if value >= 1000:
         return f"{value / 1000:.2f} s"
     return f"{value:.1f} ms"
+
+
+def short_function(name: str) -> str:
+    """`<stack>-ValidateFunction-0U8O5VTZIZUU` (CloudFormation-style) -> `ValidateFunction`."""
+    match = _CFN_NAME.search(name or "")
+    return match.group(1) if match else name
 
 
 def _width() -> int:
@@ -129,7 +138,8 @@ def format_detail(detail: RunDetail, *, full: bool = False) -> str:
     for metric in detail.metrics:
         out.append(
             f"  {metric['name']:20} {metric['value']!s:>4} {metric.get('unit') or '':6} "
-            f"{metric['namespace']}  via {metric['source']}"
+            f"{metric['namespace']}  via "
+            + re.sub(r"\((.*)\)", lambda m: f"({short_function(m.group(1))})", metric["source"])
         )
     if not detail.metrics:
         out.append("  (none)")
@@ -137,11 +147,7 @@ def format_detail(detail: RunDetail, *, full: bool = False) -> str:
     out.append("")
     out.append(f"Lambda logs ({len(detail.logs)} lines, by trace_id)")
     for line in detail.logs:
-        function = (
-            line["function"].split("-")[-2]
-            if line["function"].count("-") >= 2
-            else line["function"]
-        )
+        function = short_function(line["function"])
         message = line["message"].replace("\n", " ⏎ ").replace("\t", " ")
         out.append(f"  {_clock(line['timestamp'])}  {function[:24]:24} {cut(message, width - 42)}")
     if not detail.logs:
