@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt | sha256sum | cut -c1-12)
 
-.PHONY: help install lint test test-unit test-integration validate run up deploy bench chaos test-sfn-local clean
+.PHONY: help install lint test test-unit test-integration validate run up deploy bench chaos test-sfn-local clean console-deps browser-deps test-console
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -51,7 +51,32 @@ deploy: validate ## sam build + sam deploy --guided (needs AWS credentials and p
 	$(SAM) build --template template.yaml
 	$(SAM) deploy $(DEPLOY_ARGS)
 
-test: $(STAMP) ## Run every test (unit, template/ASL, integration on the local stack)
+# The web console's browser libraries (cytoscape, cytoscape-dagre, chart.js) come from the npm
+# registry, pinned by package-lock.json, and are served from node_modules at run time.
+CONSOLE_STAMP := node_modules/.installed-$(shell cat package-lock.json | sha256sum | cut -c1-12)
+
+$(CONSOLE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm (Node.js 20+) is needed for the web console's libraries: install nodejs and npm (Debian: apt-get install -y nodejs npm)" >&2; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@rm -f node_modules/.installed-* && touch $@
+
+console-deps: $(CONSOLE_STAMP) ## npm ci: the web console's JS libraries (done by test and up)
+
+# Debian's chromium + chromedriver for the browser tests of the web console.
+browser-deps: ## Install chromium and chromium-driver (apt, as root) when missing
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing chromium and chromium-driver (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else \
+		echo "The web console tests need Chromium and its driver: run 'sudo apt-get install -y chromium chromium-driver' (Debian/Ubuntu), or as root: make browser-deps" >&2; \
+		exit 1; \
+	fi
+
+test-console: $(STAMP) $(CONSOLE_STAMP) browser-deps ## The inspection CLI and web console tests only
+	$(PY) -m pytest tests/console tests/integration/test_runs_cli.py tests/integration/test_console_browser.py
+
+test: $(STAMP) $(CONSOLE_STAMP) browser-deps ## Run every test (unit, template/ASL, integration, web console in Chromium)
 	$(PY) -m pytest
 
 # Step Functions Local in Docker with statemachine/test/MockConfigFile.json (docker-compose.yml).
@@ -76,8 +101,8 @@ test-unit: $(STAMP) ## Unit tests of the four Lambdas only
 run: $(STAMP) ## The demo: local stack + template.yaml + demo messages, per-message report (exit 0 = as expected)
 	$(PY) -m local_aws run
 
-up: $(STAMP) ## Keep the local stack running with template.yaml deployed; prints CLI/boto3 examples (Ctrl-C)
+up: $(STAMP) $(CONSOLE_STAMP) ## Keep the local stack running with template.yaml deployed; prints CLI/boto3 examples (Ctrl-C)
 	$(PY) -m local_aws up
 
 clean: ## Remove the venv, build caches and artifacts
-	rm -rf $(VENV) .build .pytest_cache .ruff_cache artifacts .local-stack
+	rm -rf $(VENV) node_modules .build .pytest_cache .ruff_cache artifacts .local-stack

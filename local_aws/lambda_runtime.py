@@ -439,6 +439,9 @@ class LambdaRuntime:
         self.sink = CloudWatchSink(account_id, region)
         self.extra_env: dict[str, str] = {}
         self.invocations: list[InvocationRecord] = []
+        # Called after each invocation with (record, the caller's X-Amzn-Trace-Id or None),
+        # e.g. by local X-Ray to record the function's segments. Must not raise.
+        self.invocation_listeners: list[Callable[[InvocationRecord, str | None], None]] = []
         self._functions: dict[str, RegisteredFunction] = {}
         self._lock = threading.Lock()
         self._event_threads: set[threading.Thread] = set()
@@ -736,6 +739,11 @@ class LambdaRuntime:
             started_at=started_at,
         )
         self.invocations.append(record)
+        for listener in self.invocation_listeners:
+            try:
+                listener(record, trace_header)
+            except Exception:  # an observer must never break an invocation
+                logging.getLogger("local_aws.lambda").exception("invocation listener failed")
 
         function_error = None
         if error is not None:

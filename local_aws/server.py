@@ -6,6 +6,8 @@
         ...
 
 The WSGI front handles, before moto sees the request:
+- apps mounted with `LocalAWS.mount()`: the X-Ray API (local_aws/xray.py) and the web console
+  at `/_local_aws/console/` (local_aws/console/);
 - `/_local_aws/...` control endpoints (health, faults, invocations, functions);
 - fault injection (any service/operation, in that service's wire protocol);
 - Lambda `Invoke` (run by `LambdaRuntime` in warm worker processes);
@@ -90,6 +92,9 @@ class _Front:
 
     def __call__(self, environ: dict[str, Any], start_response):
         path = environ.get("PATH_INFO", "")
+        mounted = self.aws.mounted_app(path)
+        if mounted is not None:
+            return mounted(environ, start_response)
         if path.startswith("/_local_aws/"):
             return self._send(start_response, self._control(environ, path))
         invoke = _INVOKE_PATH.match(path) if environ.get("REQUEST_METHOD") == "POST" else None
@@ -318,12 +323,37 @@ class LocalAWS:
         )
         self.stepfunctions = StepFunctionsFront(account_id, region)
         self.api_calls = ApiCallCounter()
+        # Extra WSGI apps served on this endpoint (see mount()): exact paths, and prefixes.
+        self._mounts: dict[str, Any] = {}
+        self._prefix_mounts: list[tuple[str, Any]] = []
+        self.xray: Any = None  # local_aws.xray.LocalXRay, once started
         if os.environ.get("SFN_MOCK_CONFIG"):  # as Step Functions Local: docs/sfn_local.md
             from local_aws import sfn_mock_config
 
             sfn_mock_config.install(self)
         self._server = None
         self._thread: threading.Thread | None = None
+
+    def mount(self, path: str, app: Any) -> None:
+        """Serve the WSGI `app` at `path` (exact), or under it when `path` ends with "/".
+
+        Used by other parts of the local stack (the X-Ray API, the web console). Mounted paths
+        are matched before the control routes, fault injection and moto.
+        """
+        if path.endswith("/"):
+            self._prefix_mounts = [m for m in self._prefix_mounts if m[0] != path]
+            self._prefix_mounts.append((path, app))
+            self._prefix_mounts.sort(key=lambda m: -len(m[0]))
+        else:
+            self._mounts[path] = app
+
+    def mounted_app(self, path: str) -> Any:
+        app = self._mounts.get(path)
+        if app is None and self._prefix_mounts:
+            for prefix, candidate in self._prefix_mounts:
+                if path.startswith(prefix) or path == prefix.rstrip("/"):
+                    return candidate
+        return app
 
     @property
     def endpoint_url(self) -> str:
@@ -345,6 +375,11 @@ class LocalAWS:
         # moto (and its interpreter, were it not patched) calls itself back on MOTO_PORT.
         os.environ["MOTO_PORT"] = str(self.port)
         moto_patches.set_endpoint(self.endpoint_url)
+        # Local X-Ray (daemon, segments, X-Ray API) and the web console at /_local_aws/console/.
+        from local_aws import console, xray
+
+        self.xray = xray.attach(self)
+        console.attach(self)
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="local-aws-server", daemon=True
         )
@@ -360,6 +395,8 @@ class LocalAWS:
             self._thread.join(timeout=5)
             self._thread = None
         self.lambdas.shutdown()
+        if self.xray is not None:
+            self.xray.stop()
 
     def __enter__(self) -> LocalAWS:
         return self.start()

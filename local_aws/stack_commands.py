@@ -139,6 +139,10 @@ def usage_text(endpoint: str, stack: Any) -> str:
 Stack outputs:
 {outputs}
 
+Inspect each message's run (states, inputs/outputs, errors, metrics, logs, X-Ray trace):
+  web console  {endpoint}/_local_aws/console/
+  {python} -m local_aws runs --endpoint {endpoint} list        # then: runs show <message id>
+
 AWS CLI (any credentials work; paste in this folder):
   export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION={stack.region}
   {aws} sqs send-message --queue-url {q(queue)} \\

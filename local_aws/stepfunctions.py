@@ -18,6 +18,7 @@ import datetime as dt
 import json
 import logging
 import math
+import secrets
 import threading
 import uuid
 from collections.abc import Callable
@@ -85,6 +86,11 @@ class _Tracked:
                 self.error = "States.Runtime"
                 self.cause = f"{type(exc).__name__}: {exc}"
             finally:
+                for listener in getattr(self, "listeners", ()):
+                    try:
+                        listener(self)
+                    except Exception:  # an observer must never break an execution
+                        LOG.exception("execution listener failed for %s", self.exec_arn)
                 self.done.set()
 
         worker._execution_logic = run
@@ -97,6 +103,13 @@ class TrackedExecution(_Tracked, Execution):
 
 class TrackedSyncExecution(_Tracked, SyncExecution):
     pass
+
+
+def _child_trace_header(header: str, parent_id: str) -> str:
+    """`Root=<header's root>;Parent=<parent_id>;Sampled=<header's, default 1>`."""
+    fields = dict(part.strip().partition("=")[::2] for part in header.split(";") if "=" in part)
+    root = fields.get("Root") or new_root_trace_header().split(";")[0].removeprefix("Root=")
+    return f"Root={root};Parent={parent_id};Sampled={fields.get('Sampled', '1')}"
 
 
 def _epoch(value: dt.datetime | None) -> float | None:
@@ -126,6 +139,8 @@ class StepFunctionsFront:
         self.region = region
         # Set by the mock-config support: resolves `<stateMachineArn>#<TestCaseName>`.
         self.mock_resolver: MockResolver | None = None
+        # Called with each execution started here once it has terminated (e.g. local X-Ray).
+        self.execution_listeners: list[Callable[[Any], None]] = []
 
     @property
     def backend(self):
@@ -197,7 +212,13 @@ class StepFunctionsFront:
             activity_store={},
         )
         execution.done = threading.Event()
-        moto_patches.register_execution_trace(execution.exec_arn, execution.trace_header)
+        execution.listeners = list(self.execution_listeners)
+        # X-Ray: the execution's own segment id; its Lambda invocations join its trace as
+        # children of that segment (Root of the trace header, Parent = the segment).
+        segment_id = execution.xray_segment_id = secrets.token_hex(8)
+        moto_patches.register_execution_trace(
+            execution.exec_arn, _child_trace_header(execution.trace_header, segment_id)
+        )
         execution.mock_test_case = mock_test_case
         state_machine.executions.append(execution)
         return execution
