@@ -80,7 +80,7 @@ test: $(STAMP) $(CONSOLE_STAMP) browser-deps ## Run every test (unit, template/A
 	$(PY) -m pytest
 
 # Step Functions Local in Docker with statemachine/test/MockConfigFile.json (docker-compose.yml).
-# The same test cases run without Docker in `make test` (tests/mock_config). docs/sfn_local.md
+# The same test cases run without Docker in `make test` (tests/mock_config). README.md, "Mocked test cases"
 DOCKER_COMPOSE ?= docker compose
 SFN_LOCAL_ENDPOINT ?= http://localhost:8083
 

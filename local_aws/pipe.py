@@ -1,6 +1,6 @@
 """An EventBridge Pipe (SQS source -> Step Functions target) emulated from the template.
 
-What it reproduces (see docs/local_stack.md for the fidelity table):
+What it reproduces (see the fidelity table in README.md):
 - long-polls the source queue with every system attribute and message attribute,
   `MaxNumberOfMessages` = BatchSize, and accumulates a batch for up to
   MaximumBatchingWindowInSeconds;

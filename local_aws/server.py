@@ -327,7 +327,7 @@ class LocalAWS:
         self._mounts: dict[str, Any] = {}
         self._prefix_mounts: list[tuple[str, Any]] = []
         self.xray: Any = None  # local_aws.xray.LocalXRay, once started
-        if os.environ.get("SFN_MOCK_CONFIG"):  # as Step Functions Local: docs/sfn_local.md
+        if os.environ.get("SFN_MOCK_CONFIG"):  # as Step Functions Local: README.md, "Mocked test cases"
             from local_aws import sfn_mock_config
 
             sfn_mock_config.install(self)
