@@ -327,7 +327,8 @@ class LocalAWS:
         self._mounts: dict[str, Any] = {}
         self._prefix_mounts: list[tuple[str, Any]] = []
         self.xray: Any = None  # local_aws.xray.LocalXRay, once started
-        if os.environ.get("SFN_MOCK_CONFIG"):  # as Step Functions Local: README.md, "Mocked test cases"
+        # As Step Functions Local does (README.md, "Mocked test cases").
+        if os.environ.get("SFN_MOCK_CONFIG"):
             from local_aws import sfn_mock_config
 
             sfn_mock_config.install(self)
