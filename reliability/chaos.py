@@ -17,9 +17,11 @@ import argparse
 import os
 import platform
 import sys
+import threading
 import time
 import uuid
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,10 +114,87 @@ FAULTS = (
 )
 
 
+@dataclass(frozen=True)
+class Outage:
+    """A window in which every matching call fails (probability 1): an AWS service (or one
+    function) down for `seconds`. Its injections count in the row of the same fault kind."""
+
+    kind_label: str  # the FAULTS row it belongs to
+    service: str
+    operation: str
+    error_code: str = ""
+    kind: str = "error"
+    function: str | None = None  # logical id of the function (lambda only)
+    seconds: float = 6.0
+
+
+# Run one after another, `outage_every` seconds apart, cycling, while the queue drains. They push
+# failures past every retry: Catch branches, failed executions, and messages redriven to the DLQ
+# (10 s of crashes is more than maxReceiveCount=5 receives with a 1 s redelivery delay).
+OUTAGES = (
+    Outage("dynamodb PutItem", "dynamodb", "PutItem", "InternalServerError", seconds=6),
+    Outage(
+        "lambda crash", "lambda", "Invoke", kind="crash", function="ValidateFunction", seconds=10
+    ),
+    Outage("sqs DeleteMessage", "sqs", "DeleteMessage", "InternalError", seconds=6),
+    Outage("dynamodb GetItem", "dynamodb", "GetItem", "InternalServerError", seconds=6),
+    Outage("lambda crash", "lambda", "Invoke", kind="crash", function="DeleteFunction", seconds=10),
+    Outage(
+        "cloudwatch PutMetricData",
+        "cloudwatch",
+        "PutMetricData",
+        "InternalServiceFault",
+        seconds=10,
+    ),
+    Outage("sqs SendMessage", "sqs", "SendMessage", "InternalError", seconds=6),
+    Outage(
+        "lambda timeout", "lambda", "Invoke", kind="timeout", function="SaveFunction", seconds=8
+    ),
+    Outage("sqs GetQueueUrl", "sqs", "GetQueueUrl", "InternalError", seconds=6),
+)
+
+
+class OutageRunner(threading.Thread):
+    """Starts the outages in turn; `stop()` ends the current one and returns what was injected."""
+
+    def __init__(self, aws: Any, stack: Any, every_s: float, log) -> None:
+        super().__init__(name="chaos-outages", daemon=True)
+        self.aws, self.stack, self.every_s, self.log = aws, stack, every_s, log
+        self.stopping = threading.Event()
+        self.injected: Counter = Counter()  # kind_label -> injected
+        self.started: list[str] = []
+
+    def run(self) -> None:
+        index = 0
+        while not self.stopping.wait(self.every_s):
+            outage = OUTAGES[index % len(OUTAGES)]
+            index += 1
+            function = self.stack.ref(outage.function) if outage.function else None
+            rule = self.aws.faults.add(
+                outage.service,
+                outage.operation,
+                outage.error_code,
+                kind=outage.kind,
+                function=function,
+            )
+            what = f"{outage.kind_label}" + (f" ({outage.function})" if outage.function else "")
+            self.started.append(what)
+            self.log(f"  outage: {what} for {outage.seconds:g} s")
+            self.stopping.wait(outage.seconds)
+            self.aws.faults.remove(rule.id)
+            self.injected[outage.kind_label] += rule.injected
+
+    def stop(self) -> Counter:
+        self.stopping.set()
+        self.join()
+        return self.injected
+
+
 @dataclass
 class FaultRow:
     spec: FaultSpec
-    injected: int = 0
+    injected: int = 0  # in all (random rule + outages)
+    in_outages: int = 0
     seen_by_workflow: int = 0  # TaskFailed events in the histories with this fault's signature
     failed_executions: int = 0  # iterations that failed (→ redelivery) on this fault
     dead_lettered: int = 0  # messages redriven to the DLQ whose last error was this fault
@@ -162,6 +241,7 @@ def run_chaos(
     timeout_s: float = 1800.0,
     stack_name: str | None = None,
     redelivery_delay_s: int = 1,
+    outage_every_s: float | None = 25.0,
     log=print,
 ) -> ChaosReport:
     from local_aws.pipe import PipeOptions
@@ -191,11 +271,15 @@ def run_chaos(
                     kind=spec.kind,
                 )
             )
+        outages = OutageRunner(aws, runner.deployed, outage_every_s or 0, log)
+        if outage_every_s:
+            outages.start()
         try:
             sent, producer_retries = _send_all(runner, observer, plan, log)
             log(f"sent {len(sent)} messages in {time.monotonic() - started:.0f} s; draining")
             _wait_drained(runner, observer, timeout_s=timeout_s, log=log)
         finally:
+            outage_injected = outages.stop() if outage_every_s else Counter()
             stats = {rule.id: rule.injected for rule in aws.faults.rules()}
             aws.faults.clear()
         log(f"drained after {time.monotonic() - started:.0f} s; checking the invariants")
@@ -204,7 +288,11 @@ def run_chaos(
     finally:
         runner.stop()
     rows = [
-        FaultRow(spec, injected=stats.get(rule.id, 0))
+        FaultRow(
+            spec,
+            injected=stats.get(rule.id, 0) + outage_injected[spec.label],
+            in_outages=outage_injected[spec.label],
+        )
         for spec, rule in zip(FAULTS, rules, strict=True)
     ]
     rows[[r.spec.operation for r in rows].index("SendMessage")].producer_retries = producer_retries
@@ -243,29 +331,36 @@ def run_chaos(
     )
 
 
-def _send_all(runner, observer, plan, log) -> tuple[list[Sent], int]:
-    """Send in the planned order; retry a failed send with the same dedup id (a real producer)."""
-    sqs = runner.deployed.client("sqs")
-    sent: list[Sent] = []
-    retries = 0
-    for p in plan:
-        for attempt in range(20):
-            try:
-                sent_at = time.time()
-                response = sqs.send_message(
-                    QueueUrl=observer.queue_url,
-                    MessageBody=p.body,
-                    MessageGroupId=p.group,
-                    MessageDeduplicationId=p.dedup_id,
-                )
-                break
-            except (ClientError, BotoCoreError):
-                retries += 1
-                time.sleep(0.05 * (attempt + 1))
-        else:
-            raise RuntimeError(f"could not send message #{p.index}")
-        sent.append(
-            Sent(
+def _send_all(runner, observer, plan, log, threads: int = 4) -> tuple[list[Sent], int]:
+    """Send in the planned order (per group: one thread owns a group); a failed send is retried
+    with the same MessageDeduplicationId, as a real producer would."""
+    groups = sorted({p.group for p in plan})
+    owner = {group: i % threads for i, group in enumerate(groups)}
+    sent: dict[int, Sent] = {}
+    retries = Counter()
+
+    def produce(worker: int) -> None:
+        sqs = runner.deployed.client("sqs")
+        for p in plan:
+            if owner[p.group] != worker:
+                continue
+            deadline = time.monotonic() + 300
+            while True:
+                try:
+                    sent_at = time.time()
+                    response = sqs.send_message(
+                        QueueUrl=observer.queue_url,
+                        MessageBody=p.body,
+                        MessageGroupId=p.group,
+                        MessageDeduplicationId=p.dedup_id,
+                    )
+                    break
+                except (ClientError, BotoCoreError):
+                    retries[worker] += 1
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.2)
+            sent[p.index] = Sent(
                 index=p.index,
                 group=p.group,
                 kind=p.kind,
@@ -276,8 +371,11 @@ def _send_all(runner, observer, plan, log) -> tuple[list[Sent], int]:
                 message_id=p.message_id,
                 duplicate_of=p.duplicate_of,
             )
-        )
-    return sent, retries
+
+    with ThreadPoolExecutor(threads) as pool:
+        for future in [pool.submit(produce, w) for w in range(threads)]:
+            future.result()
+    return [sent[i] for i in sorted(sent)], sum(retries.values())
 
 
 def _wait_drained(runner, observer, *, timeout_s: float, log, quiet_s: float = 3.0) -> None:
@@ -310,14 +408,14 @@ def _wait_drained(runner, observer, *, timeout_s: float, log, quiet_s: float = 3
 def format_report(report: ChaosReport) -> str:
     lines = []
     header = (
-        f"{'fault':26} {'injected':>9} {'seen by wf':>10} {'exec failed':>11} "
-        f"{'DLQ':>4} {'survived':>9}"
+        f"{'fault':26} {'injected':>9} {'(outages)':>9} {'seen by wf':>10} "
+        f"{'exec failed':>11} {'DLQ':>4} {'survived':>9}"
     )
     lines += ["== faults", header, "-" * len(header)]
     for row in report.faults:
         note = f"  (+{row.producer_retries} producer retries)" if row.producer_retries else ""
         lines.append(
-            f"{row.spec.label:26} {row.injected:>9} {row.seen_by_workflow:>10} "
+            f"{row.spec.label:26} {row.injected:>9} {row.in_outages:>9} {row.seen_by_workflow:>10} "
             f"{row.failed_executions:>11} {row.dead_lettered:>4} {row.survived:>9}{note}"
         )
     kinds = Counter(a.kind for a in report.accounts)
@@ -358,6 +456,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--groups", type=int, default=int(os.environ.get("CHAOS_GROUPS", 20)))
     parser.add_argument("--seed", type=int, default=int(os.environ.get("CHAOS_SEED", 7)))
     parser.add_argument(
+        "--outage-every",
+        type=float,
+        default=float(os.environ.get("CHAOS_OUTAGE_EVERY", 25)),
+        help="seconds between outages (0: random faults only)",
+    )
+    parser.add_argument(
         "--fault-scale", type=float, default=1.0, help="multiply every fault probability"
     )
     parser.add_argument(
@@ -381,6 +485,7 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed,
             fault_scale=args.fault_scale,
             timeout_s=args.timeout,
+            outage_every_s=args.outage_every,
             log=lambda line: print(line, flush=True),
         )
     print(format_report(report))
