@@ -378,7 +378,11 @@ def _send_all(runner, observer, plan, log, threads: int = 4) -> tuple[list[Sent]
     return [sent[i] for i in sorted(sent)], sum(retries.values())
 
 
-def _wait_drained(runner, observer, *, timeout_s: float, log, quiet_s: float = 3.0) -> None:
+def _wait_drained(
+    runner, observer, *, timeout_s: float, log, quiet_s: float = 3.0, poll_s: float = 1.5
+) -> None:
+    """Until the queue is empty and no batch is in flight for `quiet_s`. (moto computes every
+    queue attribute by scanning all messages, so GetQueueAttributes is polled sparingly.)"""
     deadline = time.monotonic() + timeout_s
     idle_since = None
     last_log = 0.0
@@ -399,7 +403,7 @@ def _wait_drained(runner, observer, *, timeout_s: float, log, quiet_s: float = 3
             last_log = now
         if now > deadline:
             raise TimeoutError(f"queue not drained after {timeout_s} s: {depth}")
-        time.sleep(0.5)
+        time.sleep(poll_s if busy else 0.5)
 
 
 # ---------------------------------------------------------------------- the table

@@ -170,3 +170,31 @@ def test_dlq_messages_carry_the_reason_attributes(scenario):
         # The reason says what is wrong without quoting the values.
         assert not [v for v in values if v in attrs["reason_detail"]["StringValue"]]
         assert outcome.dlq_message["Body"] == outcome.message.body
+
+
+def test_the_scan_sees_payloads_when_logging_them_is_turned_on(local_stack):
+    """Positive control: with ExecutionLogLevel=ALL (so IncludeExecutionData) and LogPayloads=true
+    the same scan finds the values, in the execution logs and in the functions' logs."""
+    suffix = uuid.uuid4().hex[:6]
+    runner = StackRunner(
+        local_stack,
+        stack_name=f"security-all-{suffix}",
+        parameter_overrides={
+            "MetricsNamespace": f"SecurityAll{suffix}",
+            "ExecutionLogLevel": "ALL",
+            "LogPayloads": "true",
+        },
+        pipe_options=PipeOptions(redelivery_delay_s=1),
+    ).start()
+    try:
+        observer = runner.observer()
+        secrets = {k: _secret(k) for k in ("transaction", "payer", "receiver", "description")}
+        sent = observer.send(json.dumps(_body(secrets)), f"security-all-{suffix}")
+        [outcome] = observer.wait_until_terminal([sent], timeout=60)
+        assert outcome.kind == "stored"
+    finally:
+        runner.stop()
+    events = _log_events(local_stack.client("logs"))
+    found = {name for name, lines in events.items() for line in lines if secrets["payer"] in line}
+    assert any(name.startswith("/aws/vendedlogs/states/") for name in found), found
+    assert any(name.startswith("/aws/lambda/") for name in found), found
