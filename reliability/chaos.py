@@ -439,6 +439,13 @@ def format_report(report: ChaosReport) -> str:
         ),
         f"  table items {report.extra.get('items')}, "
         f"DLQ messages {report.extra.get('dlq_messages')}",
+    ]
+    dead = [a for a in report.accounts if a.kind == "dead-lettered"]
+    for acc in dead[:10]:
+        lines.append(f"  dead-lettered #{acc.sent.index} ({acc.sent.kind}): {acc.reason}")
+    if len(dead) > 10:
+        lines.append(f"  ... {len(dead) - 10} more dead-lettered")
+    lines += [
         "",
         "== invariants",
     ]

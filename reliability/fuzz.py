@@ -137,8 +137,26 @@ def huge_numbers(draw) -> str:
 
 @st.composite
 def non_finite(draw) -> str:
-    word = draw(st.sampled_from(["NaN", "Infinity", "-Infinity", "nan", "inf", "1e309", "-1e309"]))
-    return json.dumps(VALID).replace("125.5", word)
+    word = draw(
+        st.sampled_from(
+            ["NaN", "Infinity", "-Infinity", "nan", "inf", "-inf", "1e309", "-1e309", "+Infinity"]
+        )
+    )
+    space = draw(st.sampled_from(["", " ", "\n", "\t"]))
+    where = draw(st.sampled_from(["amount", "dlq_retry", "extra", "list", "root"]))
+    text = json.dumps(VALID)
+    if where == "amount":
+        return text.replace("125.5", space + word + space)
+    if where == "dlq_retry":
+        return text.replace('"dlq_retry": 0', f'"dlq_retry": {space}{word}')
+    if where == "extra":
+        key = draw(st.text(alphabet="abcxyz_", min_size=1, max_size=8))
+        return text.replace('"currency"', f'"{key}": {word}, "currency"')
+    if where == "list":
+        count = draw(st.integers(0, 3))
+        items = ", ".join(["1"] * count + [word])
+        return text.replace('"Invoice"', f"[{items}]")
+    return space + word + space
 
 
 @st.composite
