@@ -11,7 +11,7 @@ Each sent message gets exactly one *account* (README_SECTION.md, "what counts as
                    (same body_sha256), and an execution handled this copy as a duplicate;
   quarantined      a DLQ message has source_message_id = this SQS MessageId and a reason;
   dead-lettered    SQS itself redrove it to the DLQ (maxReceiveCount receives, every execution
-                   failed); the reason is the DLQ's receive count plus the last execution error;
+                   failed); the reason: the failed executions and the last error in them;
   sqs-deduplicated SQS accepted the send but never delivered it, and an earlier send of the same
                    group used the same MessageDeduplicationId within the 5-minute window.
 
@@ -257,14 +257,10 @@ def account(sent: list[Sent], evidence: Evidence) -> list[Account]:
             acc.reason = attrs.get("reason", {}).get("StringValue") or None
             acc.claims.append(f"quarantined:{acc.reason}" if acc.reason else "quarantined:?")
         if s.sqs_message_id in redriven:
-            receives = (redriven[s.sqs_message_id].get("Attributes") or {}).get(
-                "ApproximateReceiveCount", "?"
-            )
             last = next((i.errors[-1] for i in reversed(its) if i.errors), None)
             failed = sum(1 for i in its if i.status != "SUCCEEDED")
-            acc.reason = (
-                f"redriven by SQS after {receives} receives, {failed} failed executions"
-                + (f", last error {last}" if last else "")
+            acc.reason = f"redriven to the DLQ by SQS after {failed} failed executions" + (
+                f", last error {last}" if last else ""
             )
             acc.claims.append("dead-lettered")
         if (
