@@ -104,5 +104,14 @@ run: $(STAMP) ## The demo: local stack + template.yaml + demo messages, per-mess
 up: $(STAMP) $(CONSOLE_STAMP) ## Keep the local stack running with template.yaml deployed; prints CLI/boto3 examples (Ctrl-C)
 	$(PY) -m local_aws up
 
+# make chaos N=500 G=10 FUZZ_EXAMPLES=2000 for a shorter run
+N ?= 2000
+G ?= 20
+FUZZ_EXAMPLES ?= 10000
+
+chaos: $(STAMP) ## Chaos run: N=2000 messages, G=20 groups, random faults + outages, invariant table; then fuzz Validate (2 x 10,000 examples)
+	$(PY) -m reliability.chaos --messages $(N) --groups $(G)
+	$(PY) -m reliability.fuzz --examples $(FUZZ_EXAMPLES)
+
 clean: ## Remove the venv, build caches and artifacts
 	rm -rf $(VENV) node_modules .build .pytest_cache .ruff_cache artifacts .local-stack

@@ -20,6 +20,7 @@ import logging
 import math
 import secrets
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -35,6 +36,68 @@ LOG = logging.getLogger("local_aws.stepfunctions")
 
 # (state machine name, test case name) -> moto MockTestCase, or None (issue: mock configs)
 MockResolver = Callable[[str, str], Any]
+
+
+def _logging_session(state_machine: Any, execution_arn: str) -> Any:
+    """Execution logs to the state machine's log group, at its level and with its
+    includeExecutionData (the template's `Logging`), as AWS writes them; None when OFF."""
+    from moto.stepfunctions.parser.asl.eval.event.logging import CloudWatchLoggingConfiguration
+
+    config = getattr(state_machine, "loggingConfiguration", None) or {}
+    try:
+        configuration = CloudWatchLoggingConfiguration.from_logging_configuration(
+            state_machine_arn=state_machine.arn,
+            logging_configuration={"includeExecutionData": False, **config},
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        LOG.warning("execution logging not configured for %s: %s", state_machine.arn, exc)
+        return None
+    return None if configuration is None else _ExecutionLogSession(execution_arn, configuration)
+
+
+_execution_log_lock = threading.Lock()  # moto's log streams are not thread-safe
+
+
+def _execution_log_session_class():
+    from moto.stepfunctions.parser.asl.eval.event.logging import CloudWatchLoggingSession
+
+    class ExecutionLogSession(CloudWatchLoggingSession):
+        """moto's session builds its log events wrongly (it passes the history log itself, whose
+        timestamp is a string, as the event): write each history log as one JSON line, as AWS
+        does, and never let logging break an execution."""
+
+        def publish_history_log(self, history_log: Any) -> None:
+            try:
+                stamp = history_log.get("event_timestamp")
+                millis = int(
+                    stamp.timestamp() * 1000 if hasattr(stamp, "timestamp") else time.time() * 1000
+                )
+                event = {
+                    "timestamp": millis,
+                    "message": json.dumps(history_log, default=str, separators=(",", ":")),
+                }
+                logs, config = self._logs_client, self.configuration  # moto's LogsBackend
+                with _execution_log_lock:
+                    group = logs.groups.get(config.log_group_name)
+                    if group is None:
+                        return  # AWS drops execution logs for a missing log group, too
+                    if config.log_stream_name not in group.streams:
+                        logs.create_log_stream(config.log_group_name, config.log_stream_name)
+                    logs.put_log_events(config.log_group_name, config.log_stream_name, [event])
+            except Exception:  # logging must never fail the execution
+                LOG.warning("execution log of %s not written", self.execution_arn, exc_info=True)
+
+    return ExecutionLogSession
+
+
+def _ExecutionLogSession(execution_arn: str, configuration: Any) -> Any:
+    global _session_class
+    if _session_class is None:
+        _session_class = _execution_log_session_class()
+    return _session_class(execution_arn, configuration)
+
+
+_session_class: Any = None
 
 
 _PROGRAM_CACHE_SIZE = 64
@@ -194,19 +257,19 @@ class StepFunctionsFront:
             {id(state_machine.executions): [], id(state_machine.backend): state_machine.backend},
         )
         cls = TrackedSyncExecution if sync else TrackedExecution
+        exec_arn = (
+            f"arn:aws:states:{self.region}:{self.account_id}:execution:{state_machine.name}:{name}"
+        )
         execution = cls(
             name=name,
             sm_type=StateMachineType(state_machine.type),
             role_arn=clone.roleArn,
-            exec_arn=(
-                f"arn:aws:states:{self.region}:{self.account_id}:execution:"
-                f"{state_machine.name}:{name}"
-            ),
+            exec_arn=exec_arn,
             account_id=self.account_id,
             region_name=self.region,
             state_machine=clone,
             start_date=dt.datetime.now(tz=dt.UTC),
-            cloud_watch_logging_session=None,
+            cloud_watch_logging_session=_logging_session(state_machine, exec_arn),
             input_data=raw_input,
             trace_header=params.get("traceHeader") or new_root_trace_header(),
             activity_store={},

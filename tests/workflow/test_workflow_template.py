@@ -227,14 +227,18 @@ def test_least_privilege_functions(resources):
 # ------------------------------------------------------------------------------- state machine
 
 
-def test_state_machine(resources):
+def test_state_machine(template, resources):
     machine = props(resources, "PipelineStateMachine")
     assert machine["Type"] == "EXPRESS"
     assert (ROOT / machine["DefinitionUri"]) == ASL_PATH
     assert machine["Tracing"] == {"Enabled": True}
     logging = machine["Logging"]
     assert logging["Level"] == {"Ref": "ExecutionLogLevel"}
-    assert logging["IncludeExecutionData"] is True
+    # Execution data (payloads) only at level ALL: ERROR logs must not carry message bodies.
+    assert logging["IncludeExecutionData"] == {"Fn::If": ["LogsAllExecutionData", True, False]}
+    assert template["Conditions"]["LogsAllExecutionData"] == {
+        "Fn::Equals": [{"Ref": "ExecutionLogLevel"}, "ALL"]
+    }
     assert logging["Destinations"] == [
         {
             "CloudWatchLogsLogGroup": {
