@@ -105,9 +105,10 @@ up: $(STAMP) $(CONSOLE_STAMP) ## Keep the local stack running with template.yaml
 	$(PY) -m local_aws up
 
 # make chaos N=500 G=10 FUZZ_EXAMPLES=2000 for a shorter run
-N ?= 2000
-G ?= 20
-FUZZ_EXAMPLES ?= 10000
+# Target-specific defaults: `make bench` has its own N and G.
+chaos: N ?= 2000
+chaos: G ?= 20
+chaos: FUZZ_EXAMPLES ?= 10000
 
 chaos: $(STAMP) ## Chaos run: N=2000 messages, G=20 groups, random faults + outages, invariant table; then fuzz Validate (2 x 10,000 examples)
 	$(PY) -m reliability.chaos --messages $(N) --groups $(G)
