@@ -1,2 +1,3 @@
 """Reliability checks of the pipeline: chaos runs with fault injection, an invariant checker,
-and property-based fuzzing of Validate (README section: reliability/README_SECTION.md)."""
+and property-based fuzzing of Validate (README: "Reliability: chaos, fuzzing and security
+checks")."""
