@@ -501,13 +501,18 @@ def run_baseline(aws: LocalAWS, args, log) -> dict[str, Any]:
     received_at: dict[str, float] = {}
     last = [0.0]
 
+    finished_one = threading.Condition()
+
     def poller() -> None:
+        # WaitTimeSeconds=0 and a wake-up on each finished invocation (or every 0.1 s), like the
+        # pipe emulator: moto's FIFO long poll spins while every group with visible messages is
+        # locked by an in-flight message (local_aws/pipe.py), which would starve the stack.
         while not stop.is_set():
             try:
                 messages = poll.receive_message(
                     QueueUrl=queue_url,
                     MaxNumberOfMessages=1,
-                    WaitTimeSeconds=1,
+                    WaitTimeSeconds=0,
                     MessageSystemAttributeNames=["All"],
                     MessageAttributeNames=["All"],
                 ).get("Messages", [])
@@ -515,6 +520,10 @@ def run_baseline(aws: LocalAWS, args, log) -> dict[str, Any]:
                 if stop.is_set():
                     return
                 time.sleep(0.2)
+                continue
+            if not messages:
+                with finished_one:
+                    finished_one.wait(0.1)
                 continue
             for message in messages:
                 now = time.time()
@@ -530,6 +539,8 @@ def run_baseline(aws: LocalAWS, args, log) -> dict[str, Any]:
                     last[0] = time.time()
                     if processed["ok"] >= args.messages:
                         done.set()
+                with finished_one:
+                    finished_one.notify_all()
 
     calls_before = aws.api_calls.snapshot()
     inv_before = len(aws.lambdas.invocations)
