@@ -34,7 +34,7 @@ def test_bench_reports_every_figure(tmp_path):
         timeout=300,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    for text in ("messages/s", "latency sent->stored p99", "cold ms", "TOTAL", "targets:"):
+    for text in ("messages/s", "latency sent->stored p99", "cold 1st", "TOTAL", "targets:"):
         assert text in done.stdout
     report = json.loads(out.read_text())
 
