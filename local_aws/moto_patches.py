@@ -204,12 +204,18 @@ def _fast_sqs_queue() -> None:
         message = handles.get(receipt_handle)
         if message is None:
             return original_delete(self, receipt_handle)
-        messages = list(self._messages)
-        try:
-            messages.remove(message)
-        except ValueError:  # not in this queue (another queue's handle): moto's answer
+        # Under the lock add_message appends with, so a concurrent send is never lost
+        # (moto's own rebuild-and-assign is not locked).
+        with self._messages_lock:
+            messages = list(self._messages)
+            try:
+                messages.remove(message)
+            except ValueError:
+                messages = None
+            else:
+                self._messages = messages
+        if messages is None:  # not in this queue (another queue's handle): moto's answer
             return original_delete(self, receipt_handle)
-        self._messages = messages
         self.pending_messages.discard(message)
         for handle in message.all_receipt_handles:
             self.deleted_messages.add(handle)
