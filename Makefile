@@ -98,6 +98,15 @@ test-sfn-local: $(STAMP) ## Mock-config test cases on Step Functions Local in Do
 test-unit: $(STAMP) ## Unit tests of the four Lambdas only
 	$(PY) -m pytest tests/unit
 
+# make bench N=200 G=4 BENCH_ARGS="--batch-size 10"; the JSON report goes to artifacts/bench/.
+# Target-specific defaults (like `make chaos`'s), so the two targets keep their own N and G.
+bench: N ?= 1000
+bench: G ?= 8
+bench: BENCH_ARGS ?=
+
+bench: $(STAMP) ## Benchmark: N messages (1000) over G groups (8): msg/s, latency, cold starts, RSS, cost/1M, baseline
+	$(PY) benchmarks/bench.py --messages $(N) --groups $(G) $(BENCH_ARGS)
+
 run: $(STAMP) ## The demo: local stack + template.yaml + demo messages, per-message report (exit 0 = as expected)
 	$(PY) -m local_aws run
 

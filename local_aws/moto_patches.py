@@ -41,6 +41,41 @@ def register_execution_trace(execution_arn: str, trace_header: str | None) -> No
         _execution_traces[execution_arn] = trace_header
 
 
+# Set by LocalAWS: runs a Lambda Invoke in process; returns None to take the HTTP path instead.
+_lambda_invoker: Any = None
+
+
+def set_lambda_invoker(invoker: Any) -> None:
+    """`invoker(params, trace_header)` -> an Invoke response dict, or None (use HTTP)."""
+    global _lambda_invoker
+    _lambda_invoker = invoker
+
+
+class _InProcessLambdaClient:
+    """The interpreter's Lambda client: Invoke straight to the local runtime when it can.
+
+    Why: every Task state of the workflow is a Lambda Invoke; through HTTP each one costs a
+    botocore request (serialize, sign, send, parse) and a server round trip in this same process,
+    a few ms of CPU per state. LocalAWS answers in process (same runtime call, same API-call
+    count, same trace header) unless a fault rule is active, then the HTTP path runs as before so
+    fault injection sees every call. Every other method is the real client's.
+    """
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def invoke(self, **params: Any) -> Any:
+        invoker = _lambda_invoker
+        if invoker is not None:
+            response = invoker(params, getattr(_task_trace, "header", None))
+            if response is not None:
+                return response
+        return self._client.invoke(**params)
+
+
 def _add_trace_header(request: Any, **_: Any) -> None:
     header = getattr(_task_trace, "header", None)
     if header:
@@ -113,8 +148,124 @@ def _boto_client_for(region: str, service: str, state_credentials: Any = None) -
             )
             if service == "lambda":
                 client.meta.events.register("before-sign.lambda.Invoke", _add_trace_header)
+                client = _InProcessLambdaClient(client)
             _clients[key] = client
     return client
+
+
+def _cached_jsonpath_parsers() -> None:
+    """Cache parsed JSONPath expressions in the Step Functions interpreter.
+
+    Why: the interpreter calls jsonpath_ng's `parse()` (a PLY grammar, pure Python, ~1 ms) on
+    every path evaluation: InputPath, Parameters `.$` keys, ResultSelector, ResultPath, Choice
+    variables, several per state. The expressions are the definition's few constant strings, and
+    a parsed expression is only read by `find()`/`update_or_create()` (they change the data, not
+    the expression), so sharing one parse per string gives the same results.
+    """
+    from moto.stepfunctions.parser.asl.component.common.path import result_path
+    from moto.stepfunctions.parser.asl.utils import json_path
+
+    for module in (json_path, result_path):
+        if not hasattr(module.parse, "cache_info"):
+            module.parse = functools.lru_cache(maxsize=4096)(module.parse)
+
+
+def _fast_sqs_queue() -> None:
+    """Make moto's SQS queue cheaper per call when thousands of messages wait in it.
+
+    Why: with a backlog (a benchmark sends 1,000 messages up front) every ReceiveMessage scans the
+    whole queue and reads the clock twice per message through `unix_time_millis()` (datetime
+    arithmetic, ~2 us), and every DeleteMessage scans the queue three times. Same semantics:
+    - the clock is `time.time()` in ms (what `unix_time_millis()` computes, without datetimes);
+    - DeleteMessage finds the message through an index of receipt handles (kept by
+      `mark_received`) and replaces the list by a copy without it, as moto does (so a concurrent
+      scan of the old list is unaffected); an unknown handle takes moto's own path (its error).
+    """
+    import time
+
+    from moto.sqs import models
+
+    if getattr(models.Queue.delete_message, "_local_aws", False):
+        return
+    models.unix_time_millis = lambda dt=None: (
+        time.time() * 1000.0 if dt is None else models.unix_time(dt) * 1000.0
+    )
+    handles: dict[str, Any] = {}  # receipt handle -> Message (every handle it ever had)
+    original_mark_received = models.Message.mark_received
+    original_delete = models.Queue.delete_message
+
+    def mark_received(self, visibility_timeout=None):
+        original_mark_received(self, visibility_timeout)
+        handles[self.receipt_handle] = self
+
+    def delete_message(self, receipt_handle: str) -> None:
+        if receipt_handle in self.deleted_messages:
+            return
+        message = handles.get(receipt_handle)
+        if message is None:
+            return original_delete(self, receipt_handle)
+        # Under the lock add_message appends with, so a concurrent send is never lost
+        # (moto's own rebuild-and-assign is not locked).
+        with self._messages_lock:
+            messages = list(self._messages)
+            try:
+                messages.remove(message)
+            except ValueError:
+                messages = None
+            else:
+                self._messages = messages
+        if messages is None:  # not in this queue (another queue's handle): moto's answer
+            return original_delete(self, receipt_handle)
+        self.pending_messages.discard(message)
+        for handle in message.all_receipt_handles:
+            self.deleted_messages.add(handle)
+            handles.pop(handle, None)
+
+    delete_message._local_aws = True
+    models.Message.mark_received = mark_received
+    models.Queue.delete_message = delete_message
+
+    # Queue.attributes (read by every send, to check ContentBasedDeduplication, and by every
+    # receive, for MessageRetentionPeriod) computes the three Approximate* counts with three
+    # scans of the queue. Count them in one scan with one clock read; same values.
+    original_attributes = models.Queue.attributes.fget
+    counting = threading.local()
+
+    def attributes(self):
+        now = time.time() * 1000.0
+        visible = not_visible = delayed = 0
+        for message in self._messages:
+            is_delayed = now < message.delayed_until
+            delayed += is_delayed
+            if not now > message.visible_at:
+                not_visible += 1
+            elif not is_delayed:
+                visible += 1
+        counting.values = (id(self), visible, not_visible, delayed)
+        try:
+            return original_attributes(self)
+        finally:
+            counting.values = None
+
+    def counted(index: int, original: Any) -> property:
+        def getter(self):
+            values = getattr(counting, "values", None)
+            if values is not None and values[0] == id(self):
+                return values[index]
+            return original.fget(self)
+
+        return property(getter)
+
+    for index, name in enumerate(
+        (
+            "approximate_number_of_messages",
+            "approximate_number_of_messages_not_visible",
+            "approximate_number_of_messages_delayed",
+        ),
+        start=1,
+    ):
+        setattr(models.Queue, name, counted(index, getattr(models.Queue, name)))
+    models.Queue.attributes = property(attributes)
 
 
 def apply() -> None:
@@ -145,4 +296,6 @@ def apply() -> None:
         lambda_eval_utils.execute_lambda_function_integration = _traced(
             lambda_eval_utils.execute_lambda_function_integration
         )
+        _cached_jsonpath_parsers()
+        _fast_sqs_queue()
         _applied = True

@@ -376,6 +376,7 @@ class LocalAWS:
         # moto (and its interpreter, were it not patched) calls itself back on MOTO_PORT.
         os.environ["MOTO_PORT"] = str(self.port)
         moto_patches.set_endpoint(self.endpoint_url)
+        moto_patches.set_lambda_invoker(self._invoke_in_process)
         # Local X-Ray (daemon, segments, X-Ray API) and the web console at /_local_aws/console/.
         from local_aws import console, xray
 
@@ -387,7 +388,43 @@ class LocalAWS:
         self._thread.start()
         return self
 
+    def _invoke_in_process(self, params: dict[str, Any], trace_header: str | None):
+        """The Step Functions interpreter's Lambda Invoke without the HTTP round trip.
+
+        Same runtime call and API-call count as the HTTP path (`_Front._invoke`); returns None,
+        so that the interpreter's client sends the request over HTTP, when a fault rule is active
+        (fault injection must see the call), for non-synchronous invocation types, and for any
+        error the HTTP path turns into an API error (unknown function, bad payload).
+        """
+        if self.faults.active:
+            return None
+        if params.get("InvocationType", "RequestResponse") != "RequestResponse":
+            return None
+        try:
+            result = self.lambdas.invoke(
+                str(params.get("FunctionName", "")),
+                params.get("Payload") or b"{}",
+                trace_header=trace_header,
+                client_context=params.get("ClientContext"),
+                log_type=params.get("LogType"),
+            )
+        except (FunctionNotFound, ValueError):
+            return None
+        self.api_calls.count("lambda", "Invoke")
+        response: dict[str, Any] = {
+            "ResponseMetadata": {"HTTPStatusCode": result.status_code},
+            "StatusCode": result.status_code,
+            "ExecutedVersion": "$LATEST",
+            "Payload": io.BytesIO(result.payload),
+        }
+        if result.function_error:
+            response["FunctionError"] = result.function_error
+        if result.log_tail:
+            response["LogResult"] = result.log_tail
+        return response
+
     def stop(self) -> None:
+        moto_patches.set_lambda_invoker(None)
         server, self._server = self._server, None
         if server is not None:
             server.shutdown()
