@@ -175,7 +175,7 @@ class StackObserver:
             dedup_id=dedup_id,
             sent_at=sent_at,
             label=label,
-            message_id=_body_message_id(body),
+            message_id=body_message_id(body),
         )
 
     # ------------------------------------------------------------------ reading
@@ -422,7 +422,7 @@ def _iterations(events: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
     return iterations
 
 
-def _body_message_id(body: str) -> str | None:
+def body_message_id(body: str) -> str | None:
     try:
         data = json.loads(body)
     except ValueError:

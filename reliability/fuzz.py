@@ -41,21 +41,19 @@ from hypothesis import strategies as st
 REPO = Path(__file__).resolve().parents[1]
 LAMBDAS = REPO / "lambdas"
 
-VALID = {
-    "message_id": "0b6f2a9e-4c1d-4e8a-9f3b-7d2c5e1a8b40",
-    "timestamp": "2026-01-01T09:59:58.123Z",
-    "source": "payments-api",
-    "type": "transaction_created",
-    "dlq_retry": 0,
-    "payload": {
-        "transaction_id": "txn-1",
-        "payer_id": "cust-7f3a",
-        "receiver_id": "merchant-0193",
-        "amount": 125.5,
-        "currency": "EUR",
-        "description": "Invoice",
-    },
-}
+# The valid sample from events/ (what the other tests send), mutated by the strategies below.
+VALID = json.loads((REPO / "events" / "bodies" / "valid_transaction.json").read_text())
+DESCRIPTION = json.dumps(VALID["payload"]["description"])
+AMOUNT = json.dumps(VALID["payload"]["amount"])
+
+
+def _splice(text: str, old: str, new: str) -> str:
+    """Replace the first `old` in a serialised VALID; fail loudly if the sample changed shape
+    (a silent no-op would quietly turn a strategy into "send the valid sample")."""
+    if old not in text:
+        raise ValueError(f"{old!r} not in the valid sample: update reliability/fuzz.py")
+    return text.replace(old, new, 1)
+
 
 # -- strategies ---------------------------------------------------------------------------------
 
@@ -105,8 +103,7 @@ def deep_nesting(draw) -> str:
     inner = '"x"' if opener == "[" else "1"
     nested = opener * depth + inner + closer * depth
     if draw(st.booleans()):  # inside a valid envelope's payload
-        data = dict(VALID)
-        return json.dumps(data).replace('"description": "Invoice"', f'"description": {nested}')
+        return _splice(json.dumps(VALID), DESCRIPTION, nested)
     return nested
 
 
@@ -131,8 +128,8 @@ def huge_numbers(draw) -> str:
         return number
     text = json.dumps(VALID)
     if field == "amount":
-        return text.replace("125.5", number)
-    return text.replace('"dlq_retry": 0', f'"dlq_retry": {number}')
+        return _splice(text, AMOUNT, number)
+    return _splice(text, '"dlq_retry": 0', f'"dlq_retry": {number}')
 
 
 @st.composite
@@ -146,16 +143,16 @@ def non_finite(draw) -> str:
     where = draw(st.sampled_from(["amount", "dlq_retry", "extra", "list", "root"]))
     text = json.dumps(VALID)
     if where == "amount":
-        return text.replace("125.5", space + word + space)
+        return _splice(text, AMOUNT, space + word + space)
     if where == "dlq_retry":
-        return text.replace('"dlq_retry": 0', f'"dlq_retry": {space}{word}')
+        return _splice(text, '"dlq_retry": 0', f'"dlq_retry": {space}{word}')
     if where == "extra":
         key = draw(st.text(alphabet="abcxyz_", min_size=1, max_size=8))
-        return text.replace('"currency"', f'"{key}": {word}, "currency"')
+        return _splice(text, '"currency"', f'"{key}": {word}, "currency"')
     if where == "list":
         count = draw(st.integers(0, 3))
         items = ", ".join(["1"] * count + [word])
-        return text.replace('"Invoice"', f"[{items}]")
+        return _splice(text, DESCRIPTION, f"[{items}]")
     return space + word + space
 
 

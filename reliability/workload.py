@@ -19,6 +19,8 @@ import random
 import uuid
 from dataclasses import dataclass
 
+from local_aws.message_outcomes import body_message_id
+
 KINDS = ("valid", "duplicate", "invalid", "mismatch")
 
 
@@ -125,7 +127,7 @@ def plan(
         elif kind == "invalid":
             message_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
             body = invalid_body(rng, message_id)
-            message = PlannedMessage(index, group, kind, body, dedup_id, _message_id(body))
+            message = PlannedMessage(index, group, kind, body, dedup_id, body_message_id(body))
         else:
             original = rng.choice(originals[g])
             if kind == "duplicate":
@@ -142,12 +144,3 @@ def plan(
             )
         planned.append(message)
     return planned
-
-
-def _message_id(body: str) -> str | None:
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return None
-    value = data.get("message_id") if isinstance(data, dict) else None
-    return value if isinstance(value, str) else None
