@@ -102,6 +102,15 @@ def proc_cpu_s(pid: int | str) -> float:
         return 0.0
 
 
+def cpu_ms_per_message(before: os.times_result, after: os.times_result, workers_s: float, n: int):
+    """CPU of this (stack) process between two os.times() and of the Lambda workers, per message."""
+    own_s = (after.user - before.user) + (after.system - before.system)
+    return {
+        "stack_process": round(own_s * 1000 / n, 2),
+        "lambda_workers": round(workers_s * 1000 / n, 2),
+    }
+
+
 def machine() -> dict[str, Any]:
     load = os.getloadavg()
     return {
@@ -449,15 +458,7 @@ def run_pipeline(aws: LocalAWS, args, log) -> dict[str, Any]:
             "total": round((rss_self + rss_workers) / 1024, 1),
             "processes": 1 + len(worker_pids),
         },
-        "cpu_ms_per_message": {
-            "stack_process": round(
-                ((cpu_after.user - cpu_before.user) + (cpu_after.system - cpu_before.system))
-                * 1000
-                / n,
-                2,
-            ),
-            "lambda_workers": round(workers_cpu * 1000 / n, 2),
-        },
+        "cpu_ms_per_message": cpu_ms_per_message(cpu_before, cpu_after, workers_cpu, n),
         "counters": {
             "api_calls": calls,
             "lambda_invocations": len(records),
@@ -634,15 +635,7 @@ def run_baseline(aws: LocalAWS, args, log) -> dict[str, Any]:
         },
         "function": stats,
         "peak_rss_mb": {"lambda_workers": round(rss_workers / 1024, 1)},
-        "cpu_ms_per_message": {
-            "stack_process": round(
-                ((cpu_after.user - cpu_before.user) + (cpu_after.system - cpu_before.system))
-                * 1000
-                / n,
-                2,
-            ),
-            "lambda_workers": round(workers_cpu * 1000 / n, 2),
-        },
+        "cpu_ms_per_message": cpu_ms_per_message(cpu_before, cpu_after, workers_cpu, n),
         "counters": {
             "api_calls": calls,
             "lambda_invocations": len(records),
