@@ -76,7 +76,7 @@ browser-deps: ## Install chromium and chromium-driver (apt, as root) when missin
 test-console: $(STAMP) $(CONSOLE_STAMP) browser-deps ## The inspection CLI and web console tests only
 	$(PY) -m pytest tests/console tests/integration/test_runs_cli.py tests/integration/test_console_browser.py
 
-test: $(STAMP) $(CONSOLE_STAMP) browser-deps ## Run every test (unit, template/ASL, integration, web console in Chromium)
+test: $(STAMP) $(CONSOLE_STAMP) browser-deps ## Run every test (unit, template/ASL, integration, web console in Chromium, small chaos run, fuzzing, security)
 	$(PY) -m pytest
 
 # Step Functions Local in Docker with statemachine/test/MockConfigFile.json (docker-compose.yml).
@@ -124,4 +124,4 @@ chaos: $(STAMP) ## Chaos run: N=2000 messages, G=20 groups, random faults + outa
 	$(PY) -m reliability.fuzz --examples $(FUZZ_EXAMPLES)
 
 clean: ## Remove the venv, build caches and artifacts
-	rm -rf $(VENV) node_modules .build .pytest_cache .ruff_cache artifacts .local-stack
+	rm -rf $(VENV) node_modules .build .pytest_cache .ruff_cache .hypothesis .bench artifacts .local-stack
