@@ -124,4 +124,4 @@ chaos: $(STAMP) ## Chaos run: N=2000 messages, G=20 groups, random faults + outa
 	$(PY) -m reliability.fuzz --examples $(FUZZ_EXAMPLES)
 
 clean: ## Remove the venv, build caches and artifacts
-	rm -rf $(VENV) node_modules .build .pytest_cache .ruff_cache .hypothesis .bench artifacts .local-stack
+	rm -rf $(VENV) $(DEPLOY_VENV) node_modules .build .pytest_cache .ruff_cache .hypothesis .bench artifacts .local-stack
