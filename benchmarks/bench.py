@@ -69,6 +69,10 @@ def pct(values: list[float], q: float) -> float | None:
     return ordered[rank - 1]
 
 
+def percentiles(values: list[float]) -> dict[str, float | None]:
+    return {f"p{q}": rnd(pct(values, q)) for q in (50, 95, 99)}
+
+
 def median(values: list[float]) -> float | None:
     return statistics.median(values) if values else None
 
@@ -258,14 +262,10 @@ def history_analysis(sfn, arns: list[str]) -> dict[str, Any]:
     events_all = 0
     events_error = 0
     for arn in arns:
-        events: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"executionArn": arn, "includeExecutionData": True}
-        while True:
-            page = sfn.get_execution_history(**kwargs)
-            events += page["events"]
-            if not page.get("nextToken"):
-                break
-            kwargs["nextToken"] = page["nextToken"]
+        pages = sfn.get_paginator("get_execution_history").paginate(
+            executionArn=arn, includeExecutionData=True
+        )
+        events = [event for page in pages for event in page["events"]]
         open_states: dict[str, float] = {}
         open_task: float | None = None
         current: str | None = None
@@ -439,16 +439,8 @@ def run_pipeline(aws: LocalAWS, args, log) -> dict[str, Any]:
         "send_s": round(send_s, 2),
         "elapsed_s": round(elapsed, 2),
         "messages_per_s": round(bulk / elapsed, 2) if elapsed > 0 else None,
-        "latency_sent_to_stored_ms": {
-            "p50": rnd(pct(e2e, 50)),
-            "p95": rnd(pct(e2e, 95)),
-            "p99": rnd(pct(e2e, 99)),
-        },
-        "latency_execution_start_to_stored_ms": {
-            "p50": rnd(pct(processing, 50)),
-            "p95": rnd(pct(processing, 95)),
-            "p99": rnd(pct(processing, 99)),
-        },
+        "latency_sent_to_stored_ms": percentiles(e2e),
+        "latency_execution_start_to_stored_ms": percentiles(processing),
         "execution_ms": {"p50": rnd(pct(durations, 50)), "p95": rnd(pct(durations, 95))},
         "per_state": history,
         "functions": per_function,
@@ -623,16 +615,8 @@ def run_baseline(aws: LocalAWS, args, log) -> dict[str, Any]:
         "first_message_ms": rnd(first_ms),
         "elapsed_s": round(elapsed, 2),
         "messages_per_s": round(bulk / elapsed, 2) if elapsed > 0 else None,
-        "latency_sent_to_stored_ms": {
-            "p50": rnd(pct(e2e, 50)),
-            "p95": rnd(pct(e2e, 95)),
-            "p99": rnd(pct(e2e, 99)),
-        },
-        "latency_receive_to_stored_ms": {
-            "p50": rnd(pct(processing, 50)),
-            "p95": rnd(pct(processing, 95)),
-            "p99": rnd(pct(processing, 99)),
-        },
+        "latency_sent_to_stored_ms": percentiles(e2e),
+        "latency_receive_to_stored_ms": percentiles(processing),
         "function": stats,
         "peak_rss_mb": {"lambda_workers": round(rss_workers / 1024, 1)},
         "cpu_ms_per_message": cpu_ms_per_message(cpu_before, cpu_after, workers_cpu, n),
