@@ -1,4 +1,4 @@
-"""`python -m local_aws run` (`make run`): the whole pipeline on this machine, end to end.
+"""`python -m pipeline_tools run` (`make run`): the whole pipeline on this machine, end to end.
 
 Starts the local AWS, deploys template.yaml, sends the demo messages from events/bodies (valid,
 a duplicate, the same message_id with another body, invalid ones, and one message whose first
@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from local_aws.message_outcomes import METRIC_NAMES, Outcome, SentMessage, StackObserver
+from pipeline_tools.contract import METRIC_NAMES
+from pipeline_tools.observer import Outcome, SentMessage, StackObserver
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BODIES = REPO_ROOT / "events" / "bodies"
@@ -126,7 +127,7 @@ class Progress:
 def run_demo(
     aws: Any, runner: Any, *, print_: Callable[[str], None] = print, timeout: float = 120.0
 ) -> int:
-    observer: StackObserver = runner.observer()
+    observer = StackObserver.for_stack(runner.deployed)
     sent: list[tuple[DemoMessage, SentMessage]] = []
     progress = Progress()
 

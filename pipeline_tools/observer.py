@@ -1,8 +1,8 @@
 """What happened to each message sent through the stack, read only through public AWS APIs.
 
-Used by `python -m local_aws run` (the per-message report) and by the integration tests. Nothing
-here looks inside the emulator: outcomes come from the table (GetItem), the dead-letter queue
-(drained into memory: see `dead_letters`), the executions
+Used by `python -m pipeline_tools run` (the per-message report) and by the integration tests.
+Nothing here looks inside the emulator: outcomes come from the table (GetItem), the dead-letter
+queue (drained into memory: see `dead_letters`), the executions
 (ListExecutions/DescribeExecution/GetExecutionHistory) and the queue's attributes.
 
 A message is *terminal* when its outcome is known from the data (stored, duplicate of a stored
@@ -21,16 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-METRIC_NAMES = (
-    "MessagesSaved",
-    "DuplicateMessages",
-    "InvalidMessages",
-    "MessagesDeleted",
-    "DynamoDBCheckError",
-    "DynamoDBSaveError",
-    "SQSGetURLError",
-    "SQSDeleteError",
-)
+from pipeline_tools.contract import METRIC_NAMES
 
 
 @dataclass

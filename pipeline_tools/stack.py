@@ -1,14 +1,15 @@
-"""The stack's subcommands of `python -m local_aws` (the endpoint's own are in local_aws/cli.py):
+"""`python -m pipeline_tools up | run`: the local endpoint with template.yaml deployed.
 
-python -m local_aws up  [--port 4577] [--parameter BatchSize=5 ...]   # run until Ctrl-C
-python -m local_aws run [--port 4577]                                # the demo (make run)
+python -m pipeline_tools up  [--port 4577] [--parameter BatchSize=5 ...]  # run until Ctrl-C
+python -m pipeline_tools run [--port 4577]                               # the demo (make run)
+
+`up` also mounts the pipeline's web console on the endpoint (pipeline_tools/console/).
 """
 
 from __future__ import annotations
 
 import argparse
 import errno
-import os
 import shlex
 import signal
 import sys
@@ -17,9 +18,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from local_aws import config as settings
 from local_aws.deploy import DEFAULT_TEMPLATE
-from local_aws.pipe import BatchResult
+from local_aws.pipes.emulator import BatchResult
 from local_aws.template import DEFAULT_STACK_NAME
+from pipeline_tools import console
 
 
 def _configure_common(parser: argparse.ArgumentParser) -> None:
@@ -37,7 +40,7 @@ def _configure_common(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--redelivery-delay",
-        default=os.environ.get("LOCAL_AWS_REDELIVERY_DELAY", "2"),
+        default=settings.redelivery_delay() or "2",
         help="seconds before a failed batch is redelivered (default 2; 'aws' = the queue's "
         "VisibilityTimeout, as in AWS)",
     )
@@ -57,7 +60,7 @@ def _start(args: argparse.Namespace, *, on_batch=None, quiet_deploy: bool = Fals
     from local_aws.server import LocalAWS
     from local_aws.stack import StackRunner, pipe_options_from_env
 
-    port = args.port if args.port is not None else int(os.environ.get("LOCAL_AWS_PORT", 4577))
+    port = args.port if args.port is not None else settings.port()
     aws = LocalAWS(port=port)
     try:
         aws.start()
@@ -101,7 +104,7 @@ def _relative(path: str | Path) -> str:
 # ---------------------------------------------------------------------- up
 
 
-def _run_up(args: argparse.Namespace) -> int:
+def up(args: argparse.Namespace) -> int:
     def on_batch(result: BatchResult) -> None:
         groups = ",".join(result.groups) or "-"
         print(
@@ -111,6 +114,7 @@ def _run_up(args: argparse.Namespace) -> int:
         )
 
     aws, runner = _start(args, on_batch=on_batch)
+    console.attach(aws)
     print(usage_text(aws.endpoint_url, runner.deployed), flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -141,7 +145,7 @@ Stack outputs:
 
 Inspect each message's run (states, inputs/outputs, errors, metrics, logs, X-Ray trace):
   web console  {endpoint}/_local_aws/console/
-  {python} -m local_aws runs --endpoint {endpoint} list        # then: runs show <message id>
+  {python} -m pipeline_tools runs --endpoint {endpoint} list        # then: runs show <message id>
 
 AWS CLI (any credentials work; paste in this folder):
   export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION={stack.region}
@@ -181,8 +185,8 @@ Running until Ctrl-C; each pipe batch is logged below.
 # ---------------------------------------------------------------------- run
 
 
-def _run_demo(args: argparse.Namespace) -> int:
-    from local_aws.demo import run_demo
+def run(args: argparse.Namespace) -> int:
+    from pipeline_tools.demo import run_demo
 
     started = time.monotonic()
     aws, runner = _start(args)
@@ -195,24 +199,11 @@ def _run_demo(args: argparse.Namespace) -> int:
     return code
 
 
-def register() -> None:
-    """Add `up` and `run` to `python -m local_aws` (local_aws/cli.py)."""
-    from local_aws.cli import register_command
-
-    def configure_up(parser: argparse.ArgumentParser) -> None:
-        parser.description = "Deploy template.yaml and keep the stack running (make up)."
-        _configure_common(parser)
-
-    def configure_run(parser: argparse.ArgumentParser) -> None:
-        parser.description = "Run the demo end to end and print the report (make run)."
-        _configure_common(parser)
-
-    register_command("up", configure_up, _run_up)
-    register_command("run", configure_run, _run_demo)
+def configure_up(parser: argparse.ArgumentParser) -> None:
+    parser.description = "Deploy template.yaml and keep the stack running (make up)."
+    _configure_common(parser)
 
 
-if __name__ == "__main__":  # pragma: no cover
-    register()
-    from local_aws.cli import main
-
-    sys.exit(main())
+def configure_run(parser: argparse.ArgumentParser) -> None:
+    parser.description = "Run the demo end to end and print the report (make run)."
+    _configure_common(parser)

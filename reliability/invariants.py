@@ -32,7 +32,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from local_aws.message_outcomes import METRIC_NAMES
+from pipeline_tools.contract import METRIC_NAMES
 
 DEDUP_WINDOW_S = 300
 ERROR_METRIC_STATES = {

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-BUILD_ROOT = Path(os.environ.get("LOCAL_AWS_BUILD_DIR", REPO_ROOT / ".build" / "deps"))
-RUNTIME_REQUIREMENTS = Path(__file__).resolve().parent / "lambda_runtime_requirements.txt"
+from local_aws import config as settings
+
+BUILD_ROOT = settings.build_dir()
+RUNTIME_REQUIREMENTS = Path(__file__).resolve().parent / "runtime_requirements.txt"
 
 
 def _requirement_lines(requirements_file: Path) -> list[str]:

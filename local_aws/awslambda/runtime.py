@@ -1,6 +1,6 @@
 """A Docker-free Lambda runtime: each function runs in warm worker processes.
 
-A worker is `python -I -S local_aws/lambda_worker.py` whose sys.path holds exactly what the
+A worker is `python -I -S local_aws/awslambda/worker.py` whose sys.path holds exactly what the
 function would see in AWS: its code folder, its own installed requirements, the layers (and their
 requirements) and the boto3 the runtime ships. Workers are reused across invocations; more are
 started when invocations overlap, up to a bound per function (further calls wait for a free
@@ -18,7 +18,6 @@ import json
 import logging
 import math
 import os
-import secrets
 import select
 import signal
 import struct
@@ -32,14 +31,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from local_aws.cloudwatch import CloudWatchSink
-from local_aws.lambda_packages import install_requirements, runtime_path
+from local_aws import config as settings
+from local_aws.awslambda.cloudwatch import CloudWatchSink
+from local_aws.awslambda.packages import install_requirements, runtime_path
+from local_aws.xray.trace_header import child_header, trace_parent, trace_root
 
 LOG = logging.getLogger("local_aws.lambda")
 _PLACEHOLDER_ZIP = base64.b64encode(
     b"PK\x05\x06" + b"\x00" * 18  # an empty zip archive: moto only stores it
 ).decode()
-WORKER_SCRIPT = Path(__file__).resolve().parent / "lambda_worker.py"
+WORKER_SCRIPT = Path(__file__).resolve().parent / "worker.py"
 INIT_TIMEOUT_S = 10.0  # AWS limits the init phase of on-demand functions to 10 s
 _HEADER = struct.Struct(">I")
 
@@ -107,23 +108,6 @@ class WorkerDied(RuntimeError):
 
 class WorkerTimedOut(RuntimeError):
     pass
-
-
-def new_trace_header(caller: str | None = None) -> str:
-    """The `_X_AMZN_TRACE_ID` of one invocation: the caller's root (or a new one), a new parent."""
-    fields: dict[str, str] = {}
-    for part in (caller or "").split(";"):
-        key, _, value = part.strip().partition("=")
-        if key and value:
-            fields[key] = value
-    root = fields.get("Root") or f"1-{int(time.time()):08x}-{secrets.token_hex(12)}"
-    sampled = fields.get("Sampled", "1")
-    return f"Root={root};Parent={secrets.token_hex(8)};Sampled={sampled}"
-
-
-def new_root_trace_header() -> str:
-    """A new X-Ray trace header (root only), as a traced service would start one."""
-    return f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)};Sampled=1"
 
 
 def _exit_detail(returncode: int | None) -> str:
@@ -426,15 +410,15 @@ class LambdaRuntime:
     def __init__(
         self,
         endpoint_url: Callable[[], str],
-        account_id: str = "123456789012",
-        region: str = "us-east-1",
+        account_id: str = settings.DEFAULT_ACCOUNT_ID,
+        region: str = settings.DEFAULT_REGION,
         max_workers_per_function: int | None = None,
     ):
         self.endpoint_url = endpoint_url
         self.account_id = account_id
         self.region = region
-        self.max_workers_per_function = max_workers_per_function or int(
-            os.environ.get("LOCAL_AWS_MAX_WORKERS_PER_FUNCTION", "4")
+        self.max_workers_per_function = (
+            max_workers_per_function or settings.max_workers_per_function()
         )
         self.sink = CloudWatchSink(account_id, region)
         self.extra_env: dict[str, str] = {}
@@ -616,7 +600,8 @@ class LambdaRuntime:
         fault: str | None,
     ) -> InvokeResult:
         spec = function.spec
-        trace = new_trace_header(trace_header)
+        # The caller's trace (or a new one), with a new parent: this function's segment.
+        trace = child_header(trace_header)
         started_at = time.time()
         worker = function.acquire()
         cold = worker is None
@@ -717,8 +702,7 @@ class LambdaRuntime:
             report += f"Init Duration: {init_ms:.2f} ms\t"
         if status:
             report += f"Status: {status}\t"
-        root = trace.split(";")[0].removeprefix("Root=")
-        parent = trace.split(";")[1].removeprefix("Parent=")
+        root, parent = trace_root(trace), trace_parent(trace)
         report += f"\nXRAY TraceId: {root}\tSegmentId: {parent}\tSampled: true\t"
         events.append((end_ms, report))
         function.sink.put_log_events(function.log_group, log_stream, events)

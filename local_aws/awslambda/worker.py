@@ -1,6 +1,6 @@
 """Bootstrap of one warm Lambda worker process (the emulated Python runtime).
 
-Started by `lambda_runtime.WorkerProcess` as `python -I -S lambda_worker.py <in_fd> <out_fd>`:
+Started by `runtime.WorkerProcess` as `python -I -S worker.py <in_fd> <out_fd>`:
 isolated mode and no `site`, so the only importable packages are the ones the parent puts on
 sys.path (the function's folder, its requirements, the layer, the runtime's boto3), as in AWS.
 
@@ -270,6 +270,9 @@ def main() -> None:
         if message is None or message.get("op") == "shutdown":
             return
         _CURRENT["request_id"] = message["request_id"]
+        # The header the runtime built (local_aws/xray/trace_header.py), passed on verbatim as
+        # Lambda does: this bootstrap may import only the standard library (see the module doc),
+        # so it never parses the header; aws-xray-sdk in the function reads it from here.
         os.environ["_X_AMZN_TRACE_ID"] = message.get("trace_id") or ""
         if message.get("fault") == "crash":
             os._exit(1)

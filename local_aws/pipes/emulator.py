@@ -1,6 +1,6 @@
 """An EventBridge Pipe (SQS source -> Step Functions target) emulated from the template.
 
-What it reproduces (see the fidelity table in README.md):
+What it reproduces (deviations: docs/fidelity.md):
 - long-polls the source queue with every system attribute and message attribute,
   `MaxNumberOfMessages` = BatchSize, and accumulates a batch for up to
   MaximumBatchingWindowInSeconds;
@@ -43,10 +43,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-# The record attributes DESIGN §3 lists, in the order AWS shows them, plus AWSTraceHeader when set.
+from local_aws import clients
+
+# The attributes of an SQS record as Pipes and Lambda deliver them, in the order AWS shows them
+# (docs/contract.md), plus AWSTraceHeader when set.
 RECORD_ATTRIBUTES = (
     "ApproximateReceiveCount",
     "AWSTraceHeader",
@@ -223,32 +225,25 @@ class PipeEmulator:
         self.options = options or PipeOptions()
         self.counters = PipeCounters()
         session = boto3.session.Session()
-        common = {
-            "endpoint_url": endpoint_url,
-            "region_name": definition.region,
-            "aws_access_key_id": "local",
-            "aws_secret_access_key": "local",
-        }
-        self._sqs = session.client(
+        self._sqs = clients.client(
             "sqs",
-            config=Config(
-                retries={"max_attempts": 3, "mode": "standard"},
-                read_timeout=30,
-                max_pool_connections=self.options.max_concurrency + 2,
-            ),
-            **common,
+            endpoint_url,
+            region=definition.region,
+            session=session,
+            retries={"max_attempts": 3, "mode": "standard"},
+            read_timeout=30,
+            max_pool_connections=self.options.max_concurrency + 2,
         )
-        # StartSyncExecution: no `sync-` host prefix locally, no client retries (the pipe's
-        # retry is the redelivery), and a read timeout above the 5-minute invocation limit.
-        self._sfn = session.client(
+        # StartSyncExecution: no client retries (the pipe's retry is the redelivery), and a read
+        # timeout above the 5-minute invocation limit.
+        self._sfn = clients.client(
             "stepfunctions",
-            config=Config(
-                inject_host_prefix=False,
-                retries={"total_max_attempts": 1, "mode": "standard"},
-                read_timeout=SYNC_INVOCATION_LIMIT_S + 30,
-                max_pool_connections=self.options.max_concurrency + 2,
-            ),
-            **common,
+            endpoint_url,
+            region=definition.region,
+            session=session,
+            retries={"total_max_attempts": 1, "mode": "standard"},
+            read_timeout=SYNC_INVOCATION_LIMIT_S + 30,
+            max_pool_connections=self.options.max_concurrency + 2,
         )
         _, _, _, _, account, queue_name = definition.source_arn.split(":", 5)
         self.queue_url = self._sqs.get_queue_url(

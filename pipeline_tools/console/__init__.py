@@ -1,4 +1,4 @@
-"""The web console of the local stack: `<endpoint>/_local_aws/console/`.
+"""The pipeline's web console: `<endpoint>/_local_aws/console/`.
 
 A run list (filters like `runs list`), a run page (the workflow graph drawn from the ASL with the
 path taken highlighted, each state's input/output and errors, the Lambda logs and the X-Ray trace
@@ -6,8 +6,10 @@ of that message) and a metrics page (the pipeline's 8 metrics over time). Offlin
 libraries (cytoscape, cytoscape-dagre, chart.js) are served from `node_modules/`, installed by
 `make console-deps` (`npm ci`, pinned by package-lock.json).
 
-The JSON API behind the page calls the same functions as `python -m local_aws runs`
-(local_aws/inspect_runs.py), through the AWS APIs of this endpoint:
+Mounted on the endpoint by `python -m pipeline_tools up` (the endpoint itself knows nothing of
+this pipeline). The JSON API behind the page calls the same functions as
+`python -m pipeline_tools runs` (pipeline_tools/runs/reader.py), through the AWS APIs of the
+endpoint:
     GET api/runs?outcome=&status=&group=&limit=     runs, newest first
     GET api/run?id=<message id | SQS id | execution name | name/index>[&full=1]
     GET api/metrics?minutes=60&period=60
@@ -24,7 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-from local_aws.inspect_runs import (
+from pipeline_tools.runs.reader import (
     RunReader,
     clients_for_endpoint,
     taken_path,
@@ -191,7 +193,7 @@ def _text(start_response, status: int, text: str):
 
 
 def attach(aws: Any) -> ConsoleApp:
-    """Serve the console on a LocalAWS (called by LocalAWS.start)."""
+    """Serve the console on a started LocalAWS (`up` does)."""
     app = ConsoleApp(lambda: aws.endpoint_url)
     aws.mount(PREFIX, app)
     return app

@@ -1,12 +1,13 @@
-"""`python -m local_aws runs …`: what happened to each message, from the command line.
+"""`python -m pipeline_tools runs …`: what happened to each message, from the command line.
 
-    python -m local_aws runs list [--outcome duplicate] [--status FAILED] [--group G] [--limit 20]
-    python -m local_aws runs show <message-id | SQS message id | execution name | name/index>
+    python -m pipeline_tools runs list [--outcome duplicate] [--status FAILED] [--group G]
+        [--limit 20]
+    python -m pipeline_tools runs show <message-id | SQS message id | execution name | name/index>
         [--full] [--json]
-    python -m local_aws runs metrics [--minutes 60] [--period 60]
+    python -m pipeline_tools runs metrics [--minutes 60] [--period 60]
 
 Everything is read through the AWS APIs of the endpoint (`--endpoint`, `LOCAL_AWS_ENDPOINT`, default
-http://127.0.0.1:4577), by local_aws/inspect_runs.py, which the web console's JSON API uses too.
+http://127.0.0.1:4577), by pipeline_tools/runs/reader.py, which the web console's JSON API uses too.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import shutil
 import sys
 from typing import Any
 
-from local_aws.inspect_runs import OUTCOMES, STATUSES, RunDetail, RunReader, preview
+from local_aws import config as settings
+from pipeline_tools.runs.reader import OUTCOMES, STATUSES, RunDetail, RunReader, preview
 
 _CFN_NAME = re.compile(r"-([A-Za-z0-9]+)-[A-Z0-9]{8,}$")
 
@@ -194,7 +196,7 @@ def _spark(value: float, values: list[float]) -> str:
 # ------------------------------------------------------------------------------ command
 
 
-def _run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     reader = RunReader.for_endpoint(args.endpoint, state_machine_arn=args.state_machine)
     try:
         return _dispatch(reader, args)
@@ -245,10 +247,8 @@ def _dispatch(reader: RunReader, args: argparse.Namespace) -> int:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from local_aws.cli import default_endpoint
-
     parser.description = "Per-message runs: states, inputs/outputs, errors, metrics, logs, trace."
-    parser.add_argument("--endpoint", default=default_endpoint())
+    parser.add_argument("--endpoint", default=settings.endpoint_url())
     parser.add_argument(
         "--state-machine", default=None, help="only this state machine ARN (default: all)"
     )
@@ -268,10 +268,3 @@ def configure(parser: argparse.ArgumentParser) -> None:
     metrics.add_argument("--minutes", type=int, default=60)
     metrics.add_argument("--period", type=int, default=60, help="seconds per point")
     metrics.add_argument("--json", action="store_true")
-
-
-def register() -> None:
-    """Add `runs` to `python -m local_aws` (local_aws/cli.py)."""
-    from local_aws.cli import register_command
-
-    register_command("runs", configure, _run)

@@ -31,16 +31,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-METRIC_NAMES = (
-    "MessagesSaved",
-    "DuplicateMessages",
-    "InvalidMessages",
-    "MessagesDeleted",
-    "DynamoDBCheckError",
-    "DynamoDBSaveError",
-    "SQSGetURLError",
-    "SQSDeleteError",
-)
+from local_aws import clients
+from pipeline_tools.contract import METRIC_NAMES
+
 OUTCOMES = ("saved", "duplicate", "quarantined", "left-for-pipe", "failed", "not-run", "running")
 STATUSES = ("SUCCEEDED", "FAILED", "RUNNING", "NOT_RUN")
 DEFAULT_NAMESPACE = "MessagesPipeline"
@@ -346,7 +339,7 @@ class RunReader:
         self._definitions: dict[str, dict[str, Any]] = {}
 
     @classmethod
-    def for_endpoint(cls, endpoint: str, region: str = "us-east-1", **kwargs: Any) -> RunReader:
+    def for_endpoint(cls, endpoint: str, region: str | None = None, **kwargs: Any) -> RunReader:
         return cls(clients_for_endpoint(endpoint, region), **kwargs)
 
     def client(self, service: str) -> Any:
@@ -1072,22 +1065,21 @@ def _ancestors(node: str, parents: dict[str, str | None], types: dict[str, str])
 # ------------------------------------------------------------------------------ clients
 
 
-def clients_for_endpoint(endpoint: str, region: str = "us-east-1") -> Clients:
-    """boto3 clients for a local endpoint (any credentials), short timeouts, no retries."""
+def clients_for_endpoint(endpoint: str, region: str | None = None) -> Clients:
+    """boto3 clients for an endpoint (local_aws/clients.py): short timeouts, no retries."""
     import boto3
-    from botocore.config import Config
 
-    session = boto3.session.Session(
-        aws_access_key_id="local", aws_secret_access_key="local", region_name=region
-    )
-    config = Config(
-        inject_host_prefix=False,
-        retries={"max_attempts": 1, "mode": "standard"},
-        connect_timeout=5,
-        read_timeout=30,
-    )
+    session = boto3.session.Session()
 
     def make(service: str) -> Any:
-        return session.client(service, endpoint_url=endpoint, config=config)
+        return clients.client(
+            service,
+            endpoint,
+            region=region,
+            session=session,
+            retries={"max_attempts": 1, "mode": "standard"},
+            connect_timeout=5,
+            read_timeout=30,
+        )
 
     return make

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from local_aws.inspect_runs import (
+from pipeline_tools.runs.reader import (
     StateStep,
     TaskAttempt,
     _belongs,

@@ -10,14 +10,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from local_aws.xray import (
-    DAEMON_HEADER,
-    LocalXRay,
-    SegmentError,
-    TraceStore,
-    XRayDaemon,
-    parse_filter,
-)
+from local_aws.xray import LocalXRay
+from local_aws.xray.daemon import DAEMON_HEADER, XRayDaemon
+from local_aws.xray.store import SegmentError, TraceStore, parse_filter
 
 TRACE = "1-6b086c8d-23b8cd5894c0d700fb1a2dad"
 

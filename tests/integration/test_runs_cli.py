@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from console_scenario import Scenario, build
 
-from local_aws import cli, runs_cli
+from pipeline_tools import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 DUPLICATE_PATH = ["Validate", "CheckIdempotency", "IsDuplicate", "Delete"]
@@ -29,7 +29,6 @@ def scenario(pipeline, observer) -> Scenario:
 @pytest.fixture
 def runs(scenario, capsys):
     """runs("list", "--outcome", "duplicate") -> (exit code, stdout) of the in-process CLI."""
-    runs_cli.register()
 
     def run(*args: str) -> tuple[int, str]:
         code = cli.main(

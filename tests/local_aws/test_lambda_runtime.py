@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from local_aws.cloudwatch import parse_emf
+from local_aws.awslambda.cloudwatch import parse_emf
 
 
 def invoke(stack, name, event=None, **kwargs):

@@ -17,7 +17,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from local_aws.pipe import PipeDefinition, PipeEmulator, PipeOptions
+from local_aws.pipes.emulator import PipeDefinition, PipeEmulator, PipeOptions
 
 REGION = "us-east-1"
 
