@@ -3,7 +3,7 @@
     python -m local_aws serve [--port 4577]          # bare endpoint (no template deployed)
     python -m local_aws faults add --service dynamodb --operation PutItem \\
         --error ProvisionedThroughputExceededException --count 3
-    python -m local_aws faults add --service lambda --kind crash --function SaveFunction --count 1
+    python -m local_aws faults add --service lambda --kind crash --function my-function --count 1
     python -m local_aws faults list | clear | remove <id>
     python -m local_aws invocations [--function NAME]
 """

@@ -34,7 +34,7 @@ def client(
     merged on top of them. A new session is used unless one is passed (sessions are not
     thread-safe, clients are).
     """
-    merged = Config(inject_host_prefix=False, **config_options)
+    merged = Config(**{"inject_host_prefix": False, **config_options})
     if config is not None:
         merged = merged.merge(config)
     return (session or boto3.session.Session()).client(

@@ -64,7 +64,7 @@ class LocalAWS:
         self._mounts: dict[str, Any] = {}
         self._prefix_mounts: list[tuple[str, Any]] = []
         self.xray: xray.LocalXRay | None = None  # once started
-        # As Step Functions Local does (README.md, "Mocked test cases").
+        # As Step Functions Local does (docs/testing.md, "Mocked test cases").
         if os.environ.get("SFN_MOCK_CONFIG"):
             from local_aws import sfn_mock_config
 

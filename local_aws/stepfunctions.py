@@ -34,7 +34,7 @@ from local_aws.xray.trace_header import child_header, new_root_header
 
 LOG = logging.getLogger("local_aws.stepfunctions")
 
-# (state machine name, test case name) -> moto MockTestCase, or None (issue: mock configs)
+# (state machine name, test case name) -> moto MockTestCase, or None (no mock config)
 MockResolver = Callable[[str, str], Any]
 
 

@@ -126,7 +126,7 @@ class StackObserver:
 
     @classmethod
     def for_stack(cls, stack: Any) -> StackObserver:
-        """From a local_aws.deploy.DeployedStack (logical ids from docs/CONTRACT.md)."""
+        """From a local_aws.deploy.DeployedStack (logical ids from docs/contract.md)."""
         return cls(
             stack.client,
             queue_url=stack.ref("MessagesQueue"),

@@ -104,7 +104,7 @@ class InvariantResult:
 
 
 def body_sha256(text: str) -> str | None:
-    """CONTRACT.md: SHA-256 of the canonical JSON of the parsed body."""
+    """docs/contract.md: SHA-256 of the canonical JSON of the parsed body."""
     try:
         data = json.loads(text)
     except ValueError:

@@ -173,7 +173,8 @@ class PipeCounters:
 
 
 def sqs_record(message: Mapping[str, Any], source_arn: str, region: str) -> dict[str, Any]:
-    """One ReceiveMessage result as the pipe hands it to its target (DESIGN §3)."""
+    """One ReceiveMessage result as the pipe hands it to its target (docs/contract.md, "The SQS
+    record")."""
     attributes = message.get("Attributes") or {}
     return {
         "messageId": message["MessageId"],

@@ -12,7 +12,7 @@ another terminal against `make up`, and the web console's JSON API calls the sam
     runs = reader.list_runs(outcome="duplicate", limit=20)       # newest first
     [detail] = [reader.detail(run) for run in reader.find_runs(message_id)]
 
-Outcomes (from the state names, an API of the workflow: docs/CONTRACT.md):
+Outcomes (from the state names, an API of the workflow: docs/contract.md):
 `saved` (Save then Delete), `duplicate` (IsDuplicate → Delete, or Save lost the race),
 `quarantined` (QuarantineMessage → RecordInvalidMessage → Delete), `left-for-pipe` (stored but
 Delete failed: LeaveForPipeDelete), `failed` (the iteration failed: the execution fails and the
@@ -201,7 +201,7 @@ class _Iteration:
 def parse_iterations(events: list[dict[str, Any]]) -> dict[int, _Iteration]:
     """Split a history into Map iterations with their state steps.
 
-    The workflow's Map runs with MaxConcurrency 1 (docs/CONTRACT.md), so iterations do not
+    The workflow's Map runs with MaxConcurrency 1 (docs/contract.md), so iterations do not
     interleave: every event between MapIterationStarted and MapIteration{Succeeded,Failed,
     Aborted} belongs to that iteration."""
     iterations: dict[int, _Iteration] = {}

@@ -86,7 +86,7 @@ def raw_body():
 
 
 def body_sha256(text: str) -> str:
-    """CONTRACT.md: SHA-256 of the canonical JSON of the parsed body."""
+    """docs/contract.md: SHA-256 of the canonical JSON of the parsed body."""
     canonical = json.dumps(
         json.loads(text), sort_keys=True, separators=(",", ":"), ensure_ascii=False
     )

@@ -47,7 +47,7 @@ class Metrics:
         identifiers only, never payload values.
         """
         if name not in METRIC_NAMES:
-            raise ValueError(f"unknown metric {name!r}; the names are in docs/CONTRACT.md")
+            raise ValueError(f"unknown metric {name!r}; the names are in docs/contract.md")
         line: dict[str, Any] = {
             "_aws": {
                 "Timestamp": int(time.time() * 1000),
