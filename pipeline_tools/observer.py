@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline_tools.contract import METRIC_NAMES
+from pipeline_tools.runs.history import parse_iterations
 
 
 @dataclass
@@ -219,7 +220,7 @@ class StackObserver:
                 if isinstance(record, dict) and "messageId" in record:
                     self._by_message.setdefault(record["messageId"], []).append((arn, index))
         if status != "RUNNING":
-            entry["iterations"] = _iterations(self._history(arn))
+            entry["iterations"] = parse_iterations(self._history(arn))
         self._executions[arn] = entry
 
     def _history(self, arn: str) -> list[dict[str, Any]]:
@@ -237,16 +238,23 @@ class StackObserver:
         with self._lock:
             for arn, index in self._by_message.get(message.sqs_message_id, []):
                 entry = self._executions[arn]
-                iteration = entry["iterations"].get(index, {})
+                iteration = entry["iterations"].get(index)
+                steps = iteration.steps if iteration is not None else []
+                task_attempts: dict[str, int] = {}
+                for step in steps:
+                    if step.attempts:
+                        task_attempts[step.name] = task_attempts.get(step.name, 0) + len(
+                            step.attempts
+                        )
                 out.append(
                     Attempt(
                         execution_arn=arn,
                         status=entry["status"],
                         started=entry["started"],
                         stopped=entry["stopped"],
-                        states=list(iteration.get("states", [])),
-                        task_attempts=dict(iteration.get("task_attempts", {})),
-                        iteration_status=iteration.get("status"),
+                        states=[step.name for step in steps],
+                        task_attempts=task_attempts,
+                        iteration_status=iteration.status if iteration is not None else None,
                     )
                 )
         return sorted(out, key=lambda a: a.started)
@@ -383,34 +391,6 @@ class StackObserver:
 def _handled(attempt: Attempt) -> bool:
     """The iteration of this message finished (it was deleted or left for the pipe to delete)."""
     return attempt.iteration_status == "MapIterationSucceeded"
-
-
-def _iterations(events: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
-    """Split an execution history into Map iterations: index -> states, task attempts, status.
-
-    The workflow's Map runs with MaxConcurrency 1, so iterations do not interleave: every event
-    between MapIterationStarted and MapIteration{Succeeded,Failed,Aborted} belongs to it."""
-    iterations: dict[int, dict[str, Any]] = {}
-    active: int | None = None
-    last_state: str | None = None
-    for event in events:
-        etype = event["type"]
-        if etype == "MapIterationStarted":
-            active = int(event["mapIterationStartedEventDetails"]["index"])
-            iterations[active] = {"states": [], "task_attempts": {}, "status": None}
-            last_state = None
-        elif active is None:
-            continue
-        elif etype.startswith("MapIteration"):
-            iterations[active]["status"] = etype
-            active = None
-        elif etype.endswith("StateEntered"):
-            last_state = event["stateEnteredEventDetails"]["name"]
-            iterations[active]["states"].append(last_state)
-        elif etype == "TaskScheduled" and last_state is not None:
-            attempts = iterations[active]["task_attempts"]
-            attempts[last_state] = attempts.get(last_state, 0) + 1
-    return iterations
 
 
 def body_message_id(body: str) -> str | None:

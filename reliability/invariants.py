@@ -33,15 +33,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline_tools.contract import METRIC_NAMES
+from pipeline_tools.runs.outcomes import ERROR_METRIC_STATES
 
 DEDUP_WINDOW_S = 300
-ERROR_METRIC_STATES = {
-    "RecordInvalidMessage": "InvalidMessages",
-    "RecordDynamoDBCheckError": "DynamoDBCheckError",
-    "RecordDynamoDBSaveError": "DynamoDBSaveError",
-    "RecordSQSGetURLError": "SQSGetURLError",
-    "RecordSQSDeleteError": "SQSDeleteError",
-}
 
 
 @dataclass

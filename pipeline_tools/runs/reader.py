@@ -5,7 +5,7 @@ An execution carries one pipe batch (one or more SQS records); a message redeliv
 failed execution, or sent twice, has several runs. Everything here comes from public APIs:
 Step Functions (ListStateMachines, ListExecutions, GetExecutionHistory, DescribeExecution,
 DescribeStateMachine), CloudWatch Logs (FilterLogEvents on `/aws/lambda/<function>`), X-Ray
-(BatchGetTraces) and CloudWatch (GetMetricData). So `python -m local_aws runs ...` works from
+(BatchGetTraces) and CloudWatch (GetMetricData). So `python -m pipeline_tools runs ...` works from
 another terminal against `make up`, and the web console's JSON API calls the same functions.
 
     reader = RunReader.for_endpoint("http://127.0.0.1:4577")
@@ -33,8 +33,14 @@ from typing import Any
 
 from local_aws import clients
 from pipeline_tools.contract import METRIC_NAMES
+from pipeline_tools.runs.history import (
+    StateStep,
+    loads,
+    parse_iterations,
+)
+from pipeline_tools.runs.history import epoch as _epoch
+from pipeline_tools.runs.outcomes import classify
 
-OUTCOMES = ("saved", "duplicate", "quarantined", "left-for-pipe", "failed", "not-run", "running")
 STATUSES = ("SUCCEEDED", "FAILED", "RUNNING", "NOT_RUN")
 DEFAULT_NAMESPACE = "MessagesPipeline"
 PREVIEW_CHARS = 160  # inputs/outputs are cut to this unless full=True
@@ -78,60 +84,6 @@ class RunSummary:
 
 
 @dataclass
-class TaskAttempt:
-    scheduled: float | None
-    ended: float | None
-    status: str  # SUCCEEDED | FAILED | TIMED_OUT | RUNNING
-    resource: str | None = None
-    error: str | None = None
-    cause: str | None = None
-    output: str | None = None
-    parameters: str | None = None
-    request_id: str | None = None
-
-    @property
-    def duration_ms(self) -> float | None:
-        if self.scheduled is None or self.ended is None:
-            return None
-        return round((self.ended - self.scheduled) * 1000, 3)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "duration_ms": self.duration_ms}
-
-
-@dataclass
-class StateStep:
-    name: str
-    type: str  # Task | Choice | Fail | Succeed | Pass | ...
-    entered: float | None
-    exited: float | None
-    input: str | None = None
-    output: str | None = None
-    attempts: list[TaskAttempt] = field(default_factory=list)
-    status: str = "SUCCEEDED"  # SUCCEEDED | CAUGHT | FAILED | RUNNING
-    error: str | None = None  # the error that was caught, or that failed the iteration
-    cause: str | None = None
-    next: str | None = None  # the state entered after this one
-
-    @property
-    def duration_ms(self) -> float | None:
-        if self.entered is None or self.exited is None:
-            return None
-        return round((self.exited - self.entered) * 1000, 3)
-
-    @property
-    def retries(self) -> int:
-        return max(0, len(self.attempts) - 1)
-
-    def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["attempts"] = [a.to_dict() for a in self.attempts]
-        out["duration_ms"] = self.duration_ms
-        out["retries"] = self.retries
-        return out
-
-
-@dataclass
 class RunDetail:
     run: RunSummary
     steps: list[StateStep]
@@ -169,158 +121,7 @@ def preview(text: str | None, limit: int = PREVIEW_CHARS) -> str | None:
     return text[: limit - 1] + "…"
 
 
-def _epoch(value: Any) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.UTC)
-        return value.timestamp()
-    return float(value)
-
-
-def _loads(text: str | None) -> Any:
-    try:
-        return json.loads(text) if text else None
-    except ValueError:
-        return None
-
-
 # ------------------------------------------------------------------------------ history parsing
-
-
-@dataclass
-class _Iteration:
-    index: int
-    started: float | None = None
-    stopped: float | None = None
-    status: str | None = None  # MapIterationSucceeded/Failed/Aborted
-    steps: list[StateStep] = field(default_factory=list)
-
-
-def parse_iterations(events: list[dict[str, Any]]) -> dict[int, _Iteration]:
-    """Split a history into Map iterations with their state steps.
-
-    The workflow's Map runs with MaxConcurrency 1 (docs/contract.md), so iterations do not
-    interleave: every event between MapIterationStarted and MapIteration{Succeeded,Failed,
-    Aborted} belongs to that iteration."""
-    iterations: dict[int, _Iteration] = {}
-    current: _Iteration | None = None
-    for event in events:
-        etype = event["type"]
-        when = _epoch(event.get("timestamp"))
-        if etype == "MapIterationStarted":
-            index = int(event["mapIterationStartedEventDetails"].get("index", 0))
-            current = iterations[index] = _Iteration(index=index, started=when)
-            continue
-        if current is None:
-            continue
-        if etype in ("MapIterationSucceeded", "MapIterationFailed", "MapIterationAborted"):
-            current.status, current.stopped = etype, when
-            _close_open_step(current.steps, when, failed=etype != "MapIterationSucceeded")
-            current = None
-            continue
-        steps = current.steps
-        if etype.endswith("StateEntered"):
-            details = event["stateEnteredEventDetails"]
-            if steps and steps[-1].next is None:
-                steps[-1].next = details["name"]
-            steps.append(
-                StateStep(
-                    name=details["name"],
-                    type=etype[: -len("StateEntered")],
-                    entered=when,
-                    exited=None,
-                    input=details.get("input"),
-                    status="RUNNING",
-                )
-            )
-        elif not steps:
-            continue
-        elif etype.endswith("StateExited"):
-            step = steps[-1]
-            step.exited = when
-            step.output = event["stateExitedEventDetails"].get("output")
-            failed_last = step.attempts and step.attempts[-1].status in ("FAILED", "TIMED_OUT")
-            step.status = "CAUGHT" if failed_last else "SUCCEEDED"
-            if failed_last:
-                step.error, step.cause = step.attempts[-1].error, step.attempts[-1].cause
-        elif etype == "TaskScheduled":
-            details = event.get("taskScheduledEventDetails") or {}
-            steps[-1].attempts.append(
-                TaskAttempt(
-                    scheduled=when,
-                    ended=None,
-                    status="RUNNING",
-                    resource=f"{details.get('resourceType', '')}:{details.get('resource', '')}",
-                    parameters=details.get("parameters"),
-                )
-            )
-        elif etype in ("TaskSucceeded", "TaskFailed", "TaskTimedOut", "TaskStartFailed",
-                       "TaskSubmitFailed"):  # fmt: skip
-            if not steps[-1].attempts:
-                steps[-1].attempts.append(TaskAttempt(scheduled=when, ended=None, status=""))
-            attempt = steps[-1].attempts[-1]
-            attempt.ended = when
-            key = etype[0].lower() + etype[1:] + "EventDetails"
-            details = event.get(key) or {}
-            if etype == "TaskSucceeded":
-                attempt.status = "SUCCEEDED"
-                attempt.output = details.get("output")
-            else:
-                attempt.status = "TIMED_OUT" if etype == "TaskTimedOut" else "FAILED"
-                attempt.error = details.get("error") or etype
-                attempt.cause = details.get("cause")
-                cause = _loads(attempt.cause)
-                if isinstance(cause, dict) and isinstance(cause.get("requestId"), str):
-                    attempt.request_id = cause["requestId"]
-        elif etype in ("FailStateEntered",):
-            pass
-    for iteration in iterations.values():
-        if iteration.status is None:
-            _close_open_step(iteration.steps, None, failed=False)
-    return iterations
-
-
-def _close_open_step(steps: list[StateStep], when: float | None, *, failed: bool) -> None:
-    if not steps or steps[-1].status != "RUNNING":
-        return
-    step = steps[-1]
-    if when is not None:
-        step.exited = when
-    if step.type == "Fail":
-        step.status = "FAILED"
-    elif failed:
-        step.status = "FAILED"
-        if step.attempts and step.attempts[-1].error:
-            step.error, step.cause = step.attempts[-1].error, step.attempts[-1].cause
-    elif when is not None:
-        step.status = "SUCCEEDED"
-
-
-def classify(steps: list[StateStep], iteration_status: str | None) -> tuple[str, str | None]:
-    """(outcome, reason) of one iteration, from the state names of the workflow."""
-    names = [s.name for s in steps]
-    by_name = {s.name: s for s in steps}
-    if iteration_status is None:
-        return "running", None
-    if iteration_status != "MapIterationSucceeded":
-        failing = next((s for s in reversed(steps) if s.error), None)
-        return "failed", failing.error if failing else None
-    if "QuarantineMessage" in names:
-        caught = next((s for s in steps if s.status == "CAUGHT"), None)
-        return "quarantined", caught.error if caught else None
-    if "LeaveForPipeDelete" in names:
-        caught = by_name.get("Delete")
-        return "left-for-pipe", caught.error if caught else None
-    save = by_name.get("Save")
-    if save is not None and save.status == "CAUGHT":
-        return "duplicate", save.error  # DuplicateMessage: lost the conditional-put race
-    if save is not None:
-        return "saved", None
-    if "IsDuplicate" in names and "Delete" in names:
-        return "duplicate", None
-    return "succeeded", None
 
 
 # ------------------------------------------------------------------------------ the reader
@@ -395,7 +196,7 @@ class RunReader:
         events = self.history(arn, status)
         records: Any = None
         if events and events[0]["type"] == "ExecutionStarted":
-            records = _loads(events[0].get("executionStartedEventDetails", {}).get("input"))
+            records = loads(events[0].get("executionStartedEventDetails", {}).get("input"))
         if not isinstance(records, list):
             return []  # not a pipe batch: some other state machine
         records = [r for r in records if isinstance(r, dict) and "messageId" in r]
@@ -406,7 +207,7 @@ class RunReader:
         for index, record in enumerate(records):
             iteration = iterations.get(index)
             attributes = record.get("attributes") or {}
-            body = _loads(record.get("body")) if isinstance(record.get("body"), str) else None
+            body = loads(record.get("body")) if isinstance(record.get("body"), str) else None
             message_id = body.get("message_id") if isinstance(body, dict) else None
             if iteration is None:
                 run_status = "RUNNING" if status == "RUNNING" else "NOT_RUN"
@@ -552,7 +353,7 @@ class RunReader:
         request_ids = set()
         for step in steps:
             for attempt in step.attempts:
-                params = _loads(attempt.parameters)
+                params = loads(attempt.parameters)
                 name = params.get("FunctionName") if isinstance(params, dict) else None
                 if isinstance(name, str):
                     name = name.split(":function:")[-1].split(":")[0]
@@ -747,7 +548,7 @@ def _belongs(invocation: dict[str, Any], keys: set[str], request_ids: set[str]) 
     if invocation["request_id"] and invocation["request_id"] in request_ids:
         return True
     for event in invocation["events"]:
-        data = _loads(event.get("message"))
+        data = loads(event.get("message"))
         if isinstance(data, dict) and (
             data.get("trace_id") in keys or data.get("message_id") in keys
         ):
@@ -757,7 +558,7 @@ def _belongs(invocation: dict[str, Any], keys: set[str], request_ids: set[str]) 
 
 def _log_line(function: str, invocation: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
     message = event.get("message", "")
-    data = _loads(message)
+    data = loads(message)
     kind = "text"
     if isinstance(data, dict):
         kind = "emf" if "_aws" in data else "json"
@@ -802,7 +603,7 @@ def run_metrics(steps: list[StateStep], logs: list[dict[str, Any]]) -> list[dict
         for attempt in step.attempts:
             if "putMetricData" not in (attempt.resource or "") or attempt.status != "SUCCEEDED":
                 continue
-            params = _loads(attempt.parameters) or {}
+            params = loads(attempt.parameters) or {}
             for datum in params.get("MetricData") or []:
                 out.append(
                     {

@@ -1,4 +1,4 @@
-"""`python -m local_aws runs …` and local X-Ray on the real pipeline (integration conftest).
+"""`python -m pipeline_tools runs …` and local X-Ray on the real pipeline (integration conftest).
 
 Everything the command prints comes from the endpoint's AWS APIs, as from another terminal.
 """
@@ -178,7 +178,7 @@ def test_json_output(scenario, runs):
 
 def test_command_line_from_another_process(scenario):
     env = {**os.environ, "LOCAL_AWS_ENDPOINT": scenario.endpoint}
-    command = [sys.executable, "-m", "local_aws", "runs"]
+    command = [sys.executable, "-m", "pipeline_tools", "runs"]
     done = subprocess.run(
         [*command, "list", "--group", scenario.groups["fail"]],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,

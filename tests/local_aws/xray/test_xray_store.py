@@ -1,4 +1,4 @@
-"""Local X-Ray's store, daemon and segment recording (local_aws/xray.py), without a stack."""
+"""Local X-Ray's store, daemon and segment recording (local_aws/xray/), without a stack."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The parts of local_aws/inspect_runs.py that need no stack: history parsing, outcomes, the
+"""The parts of pipeline_tools/runs/ that need no stack: history parsing, outcomes, the
 workflow graph and the path taken, log grouping, metrics of a run."""
 
 from __future__ import annotations
@@ -9,19 +9,17 @@ from pathlib import Path
 
 import pytest
 
+from pipeline_tools.runs.history import StateStep, TaskAttempt, parse_iterations
+from pipeline_tools.runs.outcomes import classify
 from pipeline_tools.runs.reader import (
-    StateStep,
-    TaskAttempt,
     _belongs,
     _invocations,
-    classify,
-    parse_iterations,
     run_metrics,
     taken_path,
     workflow_graph,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 ASL = json.loads((ROOT / "statemachine" / "pipeline.asl.json").read_text())
 
 
