@@ -32,6 +32,7 @@ from lambda_testkit import (  # noqa: E402 (the unit tests' loader and event hel
     TABLE_NAME,
     load_function,
     pipe_event,
+    template_resource,
     work_item,
 )
 
@@ -83,11 +84,12 @@ class RealLambdas:
         with mock_aws():
             resources: dict[str, Any] = {}
             if table:
+                properties = template_resource("MessagesTable")
                 boto3.client("dynamodb", region_name=REGION).create_table(
                     TableName=TABLE_NAME,
-                    KeySchema=[{"AttributeName": "message_id", "KeyType": "HASH"}],
-                    AttributeDefinitions=[{"AttributeName": "message_id", "AttributeType": "S"}],
-                    BillingMode="PAY_PER_REQUEST",
+                    KeySchema=properties["KeySchema"],
+                    AttributeDefinitions=properties["AttributeDefinitions"],
+                    BillingMode=properties["BillingMode"],
                 )
             if queue:
                 resources["queue_url"] = boto3.client("sqs", region_name=REGION).create_queue(

@@ -24,6 +24,7 @@ from lambda_testkit import (
     MemoryEmitter,
     XRayCapture,
     load_function,
+    template_resource,
 )
 
 # -- environment and AWS ---------------------------------------------------------------------
@@ -66,11 +67,13 @@ def dynamodb(aws: None) -> Any:
 
 @pytest.fixture
 def table(dynamodb: Any) -> str:
+    """The template's MessagesTable (key schema, attributes, billing mode) under a test name."""
+    properties = template_resource("MessagesTable")
     dynamodb.create_table(
         TableName=TABLE_NAME,
-        KeySchema=[{"AttributeName": "message_id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "message_id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
+        KeySchema=properties["KeySchema"],
+        AttributeDefinitions=properties["AttributeDefinitions"],
+        BillingMode=properties["BillingMode"],
     )
     return TABLE_NAME
 

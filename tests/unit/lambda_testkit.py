@@ -42,6 +42,15 @@ from pipeline_common import message as message_codec  # noqa: E402
 _module_ids = itertools.count()
 
 
+def template_resource(logical_id: str) -> dict[str, Any]:
+    """The Properties of one resource of template.yaml (its names and schemas, not a copy)."""
+    from cfnlint.decode import decode
+
+    template, matches = decode(str(REPO / "template.yaml"))
+    assert template is not None, matches
+    return template["Resources"][logical_id]["Properties"]
+
+
 def load_function(function: str) -> ModuleType:
     """Import lambdas/<function>/app.py afresh under a unique module name."""
     path = LAMBDAS / function / "app.py"
