@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline_tools.contract import METRIC_NAMES
+from pipeline_tools.runs.history import loads, parse_iterations
 from pipeline_tools.runs.outcomes import ERROR_METRIC_STATES
 
 DEDUP_WINDOW_S = 300
@@ -162,51 +163,36 @@ def _history(sfn: Any, arn: str) -> list[dict[str, Any]]:
     return [event for page in pages for event in page["events"]]
 
 
-def _output(details: dict[str, Any]) -> Any:
-    try:
-        return json.loads(details.get("output") or "null")
-    except ValueError:
-        return None
+def _task_outcome(output: str | None) -> str | None:
+    """The `outcome` a Lambda task returned (its Payload), None otherwise."""
+    data = loads(output)
+    payload = data.get("Payload") if isinstance(data, dict) else None
+    return payload.get("outcome") if isinstance(payload, dict) else None
 
 
 def _iterations(events: list[dict[str, Any]], arn: str, status: str, started: Any):
-    """Map iterations of one history (MaxConcurrency 1: they do not interleave)."""
+    """Map iterations of one history (pipeline_tools/runs/history.py), with what they did."""
     out: dict[int, Iteration] = {}
-    current: Iteration | None = None
-    state: str | None = None
-    for event in events:
-        etype = event.get("type", "")
-        if etype == "MapIterationStarted":
-            index = int(event.get("mapIterationStartedEventDetails", {}).get("index", -1))
-            current = out[index] = Iteration(arn, status, started.timestamp(), index)
-            state = None
-            continue
-        if current is None:
-            continue
-        if etype.startswith("MapIteration"):
-            current.result = etype
-            current = None
-        elif etype.endswith("StateEntered"):
-            state = event.get("stateEnteredEventDetails", {}).get("name")
-            current.states.append(state or "?")
-        elif etype == "TaskFailed":
-            details = event.get("taskFailedEventDetails", {})
-            error = details.get("error") or "?"
-            current.errors.append(f"{state}:{error}")
-            if state == "Save" and error == "DuplicateMessage":
-                current.duplicate += 1
-        elif etype == "TaskSucceeded":
-            output = _output(event.get("taskSucceededEventDetails", {}))
-            payload = output.get("Payload") if isinstance(output, dict) else None
-            outcome = payload.get("outcome") if isinstance(payload, dict) else None
-            if state == "Save" and outcome == "saved":
-                current.saved += 1
-            elif state == "CheckIdempotency" and outcome == "duplicate":
-                current.duplicate += 1
-            elif state == "Delete" and outcome == "deleted":
-                current.deleted += 1
-            elif state in ERROR_METRIC_STATES:
-                current.metrics_written[ERROR_METRIC_STATES[state]] += 1
+    for index, parsed in parse_iterations(events).items():
+        current = out[index] = Iteration(arn, status, started.timestamp(), index)
+        current.result = parsed.status
+        for step in parsed.steps:
+            current.states.append(step.name)
+            for attempt in step.attempts:
+                if attempt.status == "FAILED":
+                    current.errors.append(f"{step.name}:{attempt.error or '?'}")
+                    if step.name == "Save" and attempt.error == "DuplicateMessage":
+                        current.duplicate += 1
+                elif attempt.status == "SUCCEEDED":
+                    outcome = _task_outcome(attempt.output)
+                    if step.name == "Save" and outcome == "saved":
+                        current.saved += 1
+                    elif step.name == "CheckIdempotency" and outcome == "duplicate":
+                        current.duplicate += 1
+                    elif step.name == "Delete" and outcome == "deleted":
+                        current.deleted += 1
+                    elif step.name in ERROR_METRIC_STATES:
+                        current.metrics_written[ERROR_METRIC_STATES[step.name]] += 1
     return out
 
 
