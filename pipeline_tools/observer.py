@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline_tools.contract import METRIC_NAMES
+from pipeline_tools.runs import outcomes as outcome_rules
 from pipeline_tools.runs.history import parse_iterations
 
 
@@ -301,19 +302,17 @@ class StackObserver:
         dlq = self.dead_letters()
         quarantined = {}
         for m in dlq.values():
-            source = (m.get("MessageAttributes") or {}).get("source_message_id", {})
-            if source.get("StringValue"):
-                quarantined[source["StringValue"]] = m
+            source = outcome_rules.quarantine_source(m)
+            if source:
+                quarantined[source] = m
         results = []
         for message in messages:
             outcome = Outcome(message=message, kind="pending")
             if message.sqs_message_id in quarantined:
                 dlq_message = quarantined[message.sqs_message_id]
-                attrs = dlq_message.get("MessageAttributes") or {}
                 outcome.kind = "quarantined"
                 outcome.dlq_message = dlq_message
-                outcome.reason = attrs.get("reason", {}).get("StringValue")
-                outcome.reason_detail = attrs.get("reason_detail", {}).get("StringValue")
+                outcome.reason, outcome.reason_detail = outcome_rules.quarantine_reason(dlq_message)
             elif message.sqs_message_id in dlq:
                 outcome.kind = "dead-lettered"
                 outcome.dlq_message = dlq[message.sqs_message_id]
@@ -326,10 +325,11 @@ class StackObserver:
             outcome.attempts = self.attempts(message)
             running = any(a.status == "RUNNING" for a in outcome.attempts)
             if outcome.item is not None and outcome.kind == "pending":
-                stored_by = outcome.item.get("sqs_message_id", {}).get("S")
-                if stored_by == message.sqs_message_id:
+                if outcome_rules.stored_by(outcome.item) == message.sqs_message_id:
                     outcome.kind = "stored"
-                elif any(_handled(a) for a in outcome.attempts):
+                elif any(
+                    outcome_rules.iteration_handled(a.iteration_status) for a in outcome.attempts
+                ):
                     outcome.kind = "duplicate"
             if outcome.kind == "dead-lettered":
                 # (a message can be redriven without any execution: failed invocations)
@@ -386,11 +386,6 @@ class StackObserver:
             )["Datapoints"]
             sums[name] = sum(p["Sum"] for p in points)
         return sums
-
-
-def _handled(attempt: Attempt) -> bool:
-    """The iteration of this message finished (it was deleted or left for the pipe to delete)."""
-    return attempt.iteration_status == "MapIterationSucceeded"
 
 
 def body_message_id(body: str) -> str | None:

@@ -7,6 +7,8 @@ changes a route, these rules change here and nowhere else. Used by the runs read
 
 from __future__ import annotations
 
+from typing import Any
+
 from pipeline_tools.runs.history import StateStep
 
 # Outcomes of one run (one Map iteration).
@@ -27,7 +29,7 @@ def classify(steps: list[StateStep], iteration_status: str | None) -> tuple[str,
     by_name = {s.name: s for s in steps}
     if iteration_status is None:
         return "running", None
-    if iteration_status != "MapIterationSucceeded":
+    if not iteration_handled(iteration_status):
         failing = next((s for s in reversed(steps) if s.error), None)
         return "failed", failing.error if failing else None
     if "QuarantineMessage" in names:
@@ -44,3 +46,31 @@ def classify(steps: list[StateStep], iteration_status: str | None) -> tuple[str,
     if "IsDuplicate" in names and "Delete" in names:
         return "duplicate", None
     return "succeeded", None
+
+
+# -- what the data says about a message (table item, DLQ copy) ---------------------------------
+
+
+def iteration_handled(iteration_status: str | None) -> bool:
+    """The record's iteration finished: deleted, or left for the pipe to delete."""
+    return iteration_status == "MapIterationSucceeded"
+
+
+def _attribute(message: dict[str, Any], name: str) -> str | None:
+    return ((message.get("MessageAttributes") or {}).get(name) or {}).get("StringValue") or None
+
+
+def quarantine_source(dlq_message: dict[str, Any]) -> str | None:
+    """The SQS MessageId a quarantine copy was made from; None for a message SQS redrove itself
+    (docs/contract.md, "DLQ attributes")."""
+    return _attribute(dlq_message, "source_message_id")
+
+
+def quarantine_reason(dlq_message: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(reason, reason_detail) of a quarantine copy."""
+    return _attribute(dlq_message, "reason"), _attribute(dlq_message, "reason_detail")
+
+
+def stored_by(item: dict[str, Any] | None) -> str | None:
+    """The SQS MessageId of the record whose body the stored item holds (low-level item)."""
+    return ((item or {}).get("sqs_message_id") or {}).get("S")
