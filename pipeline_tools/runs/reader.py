@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from local_aws import clients
+from local_aws.xray.trace_header import trace_root
 from pipeline_tools.contract import METRIC_NAMES
 from pipeline_tools.runs.history import (
     StateStep,
@@ -400,8 +401,8 @@ class RunReader:
         returns it, else the `XRAY TraceId` of the run's Lambda REPORT lines (the Lambdas join
         the execution's trace), else an X-Ray search on the message_id annotation."""
         header = self.describe(run.execution_arn).get("traceHeader")
-        if _trace_root(header):
-            return _trace_root(header)
+        if trace_root(header):
+            return trace_root(header)
         for line in logs:
             match = _REPORT_TRACE.search(line["message"]) if line["kind"] == "platform" else None
             if match:
@@ -498,17 +499,6 @@ def _execution_failure(events: list[dict[str, Any]]) -> tuple[str, str] | None:
 def _execution_error(events: list[dict[str, Any]]) -> str | None:
     failure = _execution_failure(events)
     return failure[0] if failure else None
-
-
-def _trace_root(header: str | None) -> str | None:
-    for part in (header or "").split(";"):
-        key, _, value = part.strip().partition("=")
-        if key == "Root" and value:
-            return value
-    return None
-
-
-# ------------------------------------------------------------------------------ logs
 
 
 def _invocations(events: list[dict[str, Any]]) -> list[dict[str, Any]]:

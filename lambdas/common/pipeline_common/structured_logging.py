@@ -18,6 +18,8 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from aws_xray_sdk.core.models.trace_header import TraceHeader
+
 from . import record as sqs_record
 from .clock import utc_iso
 
@@ -26,12 +28,7 @@ STATUSES = ("info", "success", "error")
 
 def xray_trace_id() -> str | None:
     """The Root of the current Lambda trace header (_X_AMZN_TRACE_ID), None outside Lambda."""
-    header = os.environ.get("_X_AMZN_TRACE_ID", "")
-    for part in header.split(";"):
-        key, _, value = part.strip().partition("=")
-        if key == "Root" and value:
-            return value
-    return None
+    return TraceHeader.from_header_str(os.environ.get("_X_AMZN_TRACE_ID", "")).root or None
 
 
 class StructuredLogger:
