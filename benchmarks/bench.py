@@ -513,7 +513,7 @@ def run_baseline(aws: LocalAWS, args, log) -> dict[str, Any]:
     def poller() -> None:
         # WaitTimeSeconds=0 and a wake-up on each finished invocation (or every 0.1 s), like the
         # pipe emulator: moto's FIFO long poll spins while every group with visible messages is
-        # locked by an in-flight message (local_aws/pipe.py), which would starve the stack.
+        # locked by an in-flight message (local_aws/pipes/), which would starve the stack.
         while not stop.is_set():
             try:
                 messages = poll.receive_message(

@@ -20,7 +20,7 @@ COMPONENTS = (  # (label, substrings any of which marks a sample), first match w
     ("pipe emulator (its boto3 client)", ("PipeEmulator",)),
     ("interpreter -> Lambda runtime (in-process invoke)", ("_invoke_in_process",)),
     ("Step Functions interpreter", ("StepFunctionsFront", "stepfunctions/parser")),
-    ("Lambda runtime (HTTP invokes, log forwarding)", ("lambda_runtime",)),
+    ("Lambda runtime (HTTP invokes, log forwarding)", ("awslambda/runtime",)),
     ("local X-Ray (segments from the Lambdas)", ("xray",)),
     ("moto DynamoDB", ("moto/dynamodb/",)),
     ("moto SQS", ("moto/sqs/",)),

@@ -4,7 +4,7 @@ Resources are created in dependency order with boto3 against the local endpoint 
 their redrive policy, the table with TTL/PITR, log groups with retention, the state machine with
 its substitutions applied); the layer and the functions are registered with the local Lambda
 runtime (code folders from CodeUri/ContentUri, environment from Globals + function); the pipe's
-resolved properties are kept for the pipe emulator (`local_aws.pipe`). Resource types that do
+resolved properties are kept for the pipe emulator (`local_aws.pipes`). Resource types that do
 not change behaviour locally (IAM, alarms, dashboards, SNS, X-Ray groups, ...) are not created:
 their Ref/GetAtt values are synthesized so references to them still resolve, and they are listed
 in one notice line per type.

@@ -12,9 +12,9 @@ Two entries are fuzzed:
 - `validate`: the Validate handler called with one SQS record whose body is the input (bytes
   included), as its unit tests call it;
 - `entry`: the way the pipeline feeds it: the body as the SQS ReceiveMessage result, turned into
-  the pipe's record (local_aws.pipe.sqs_record), through the JSON the Step Functions interpreter
-  sends to Lambda (json.dumps/json.loads), into the handler. Bytes cannot be SQS bodies there, so
-  they are decoded with surrogateescape (invalid UTF-8 becomes lone surrogates).
+  the pipe's record (local_aws.pipes.emulator.sqs_record), through the JSON the Step Functions
+  interpreter sends to Lambda (json.dumps/json.loads), into the handler. Bytes cannot be SQS
+  bodies there, so they are decoded with surrogateescape (invalid UTF-8 becomes lone surrogates).
 
     python -m reliability.fuzz --examples 10000     # (make chaos runs this)
 """

@@ -1,4 +1,4 @@
-"""local_aws.pipe on plain moto, with a scripted target in place of Step Functions.
+"""local_aws.pipes on plain moto, with a scripted target in place of Step Functions.
 
 The integration suite (tests/integration) runs the same emulator against the real workflow;
 these tests pin the pipe's own behaviour: record shape, delete/redelivery, FIFO group locking,
