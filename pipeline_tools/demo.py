@@ -20,6 +20,7 @@ from typing import Any
 
 from pipeline_tools.contract import METRIC_NAMES
 from pipeline_tools.observer import Outcome, SentMessage, StackObserver
+from pipeline_tools.runs import outcomes as outcome_rules
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BODIES = REPO_ROOT / "events" / "bodies"
@@ -246,17 +247,18 @@ def _expected_metrics(outcomes: list[Outcome]) -> dict[str, float]:
         1
         for o in outcomes
         for a in o.attempts
-        if a.iteration_status == "MapIterationSucceeded"
+        if outcome_rules.iteration_handled(a.iteration_status)
         and "Delete" in a.states
         and not {"RecordSQSGetURLError", "RecordSQSDeleteError"} & set(a.states)
     )
-    return {
-        "MessagesSaved": float(kinds.count("stored")),
-        "DuplicateMessages": float(kinds.count("duplicate")),
-        "InvalidMessages": float(kinds.count("quarantined")),
-        "MessagesDeleted": float(deleted),
-        "DynamoDBCheckError": float(entered.count("RecordDynamoDBCheckError")),
-        "DynamoDBSaveError": float(entered.count("RecordDynamoDBSaveError")),
-        "SQSGetURLError": float(entered.count("RecordSQSGetURLError")),
-        "SQSDeleteError": float(entered.count("RecordSQSDeleteError")),
+    expected = {
+        metric: float(entered.count(state))
+        for state, metric in outcome_rules.ERROR_METRIC_STATES.items()
     }
+    expected.update(
+        MessagesSaved=float(kinds.count("stored")),
+        DuplicateMessages=float(kinds.count("duplicate")),
+        InvalidMessages=float(kinds.count("quarantined")),  # quarantine copies, not metric states
+        MessagesDeleted=float(deleted),
+    )
+    return expected
