@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline_tools.contract import METRIC_NAMES
+from pipeline_tools.runs import outcomes as outcome_rules
 from pipeline_tools.runs.history import loads, parse_iterations
 from pipeline_tools.runs.outcomes import ERROR_METRIC_STATES
 
@@ -210,8 +211,7 @@ def account(sent: list[Sent], evidence: Evidence) -> list[Account]:
     quarantine: dict[str, list[dict[str, Any]]] = defaultdict(list)
     redriven: dict[str, dict[str, Any]] = {}
     for message in evidence.dlq:
-        attrs = message.get("MessageAttributes") or {}
-        source = attrs.get("source_message_id", {}).get("StringValue")
+        source = outcome_rules.quarantine_source(message)
         if source:
             quarantine[source].append(message)
         else:
@@ -224,13 +224,12 @@ def account(sent: list[Sent], evidence: Evidence) -> list[Account]:
         its = evidence.iterations.get(s.sqs_message_id, [])
         acc = Account(sent=s, kind="unaccounted", iterations=its)
         item = evidence.items.get(s.message_id) if s.message_id else None
-        if item is not None and item.get("sqs_message_id", {}).get("S") == s.sqs_message_id:
+        if item is not None and outcome_rules.stored_by(item) == s.sqs_message_id:
             acc.claims.append("stored")
         copies = quarantine.get(s.sqs_message_id, [])
         if copies:
             acc.dlq_copies = len(copies)
-            attrs = copies[0].get("MessageAttributes") or {}
-            acc.reason = attrs.get("reason", {}).get("StringValue") or None
+            acc.reason = outcome_rules.quarantine_reason(copies[0])[0]
             acc.claims.append(f"quarantined:{acc.reason}" if acc.reason else "quarantined:?")
         if s.sqs_message_id in redriven:
             last = next((i.errors[-1] for i in reversed(its) if i.errors), None)
@@ -243,7 +242,7 @@ def account(sent: list[Sent], evidence: Evidence) -> list[Account]:
             item is not None
             and "stored" not in acc.claims
             and item.get("body_sha256", {}).get("S") == body_sha256(s.body)
-            and any(i.duplicate and i.result == "MapIterationSucceeded" for i in its)
+            and any(i.duplicate and outcome_rules.iteration_handled(i.result) for i in its)
         ):
             acc.claims.append("duplicate")
         if not its and not copies and s.sqs_message_id not in redriven:
