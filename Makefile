@@ -74,13 +74,13 @@ browser-deps: ## Install chromium and chromium-driver (apt, as root) when missin
 	fi
 
 test-console: $(STAMP) $(CONSOLE_STAMP) browser-deps ## The inspection CLI and web console tests only
-	$(PY) -m pytest tests/console tests/integration/test_runs_cli.py tests/integration/test_console_browser.py
+	$(PY) -m pytest tests/pipeline_tools tests/integration/test_runs_cli.py tests/integration/test_console_browser.py
 
 test: $(STAMP) $(CONSOLE_STAMP) browser-deps ## Run every test (unit, template/ASL, integration, web console in Chromium, small chaos run, fuzzing, security)
 	$(PY) -m pytest
 
 # Step Functions Local in Docker with statemachine/test/MockConfigFile.json (docker-compose.yml).
-# The same test cases run without Docker in `make test` (tests/mock_config). README.md, "Mocked test cases"
+# The same test cases run without Docker in `make test` (tests/mock_config). docs/testing.md, "Mocked test cases"
 DOCKER_COMPOSE ?= docker compose
 SFN_LOCAL_ENDPOINT ?= http://localhost:8083
 
