@@ -9,7 +9,7 @@ predecessor's design (benchmarks/baseline_single_handler: one Lambda doing check
 in sequence), fed by an SQS event-source-mapping emulator with G pollers.
 
 Everything is measured, nothing is asserted: the figures are printed and written to a JSON file
-(artifacts/bench/ by default). The README section "Benchmark" says how to read them.
+(artifacts/bench/ by default). docs/benchmark.md says how to read them.
 """
 
 from __future__ import annotations

@@ -1,3 +1,2 @@
 """Reliability checks of the pipeline: chaos runs with fault injection, an invariant checker,
-and property-based fuzzing of Validate (README: "Reliability: chaos, fuzzing and security
-checks")."""
+and property-based fuzzing of Validate (docs/reliability.md)."""

@@ -5,7 +5,7 @@ Evidence (all read after the queue drained and the faults were cleared):
   DescribeExecution for the input, GetExecutionHistory), CloudWatch metric sums;
 - the producer's own record of every send: body, group, MessageDeduplicationId, SQS MessageId.
 
-Each sent message gets exactly one *account* (README: "what counts as accounted for"):
+Each sent message gets exactly one *account* (docs/reliability.md, "The invariants"):
   stored           the table item for its message_id names this SQS MessageId;
   duplicate        the item for its message_id was stored by another send with the same body
                    (same body_sha256), and an execution handled this copy as a duplicate;

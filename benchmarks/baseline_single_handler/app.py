@@ -1,4 +1,5 @@
-"""The predecessor's design, for the benchmark's baseline (shared/seed README, facts only).
+"""The predecessor's design, for the benchmark's baseline (docs/architecture.md, "The
+predecessor").
 
 One Lambda triggered by the SQS FIFO queue does everything in sequence for each record:
 parse the body, idempotency check (GetItem, consistent read), conditional PutItem

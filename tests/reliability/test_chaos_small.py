@@ -1,4 +1,4 @@
-"""The small version of `make chaos` (README, "Reliability"): 200 messages in 10 groups on the
+"""The small version of `make chaos` (docs/reliability.md): 200 messages in 10 groups on the
 session's local stack, random faults of every kind plus outages, then the invariant checker."""
 
 from __future__ import annotations
