@@ -26,12 +26,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-from pipeline_tools.runs.reader import (
-    RunReader,
-    clients_for_endpoint,
-    taken_path,
-    workflow_graph,
-)
+from pipeline_tools.runs.graph import taken_path, workflow_graph
+from pipeline_tools.runs.reader import RunReader, clients_for_endpoint
 
 PREFIX = "/_local_aws/console/"
 STATIC = Path(__file__).resolve().parent / "static"

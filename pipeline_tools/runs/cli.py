@@ -22,7 +22,8 @@ from typing import Any
 
 from local_aws import config as settings
 from pipeline_tools.runs.outcomes import OUTCOMES
-from pipeline_tools.runs.reader import STATUSES, RunDetail, RunReader, preview
+from pipeline_tools.runs.reader import STATUSES, RunDetail, RunReader
+from pipeline_tools.runs.text import preview
 
 _CFN_NAME = re.compile(r"-([A-Za-z0-9]+)-[A-Z0-9]{8,}$")
 

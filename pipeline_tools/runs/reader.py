@@ -22,7 +22,6 @@ pipe redelivers the batch), `not-run` (an earlier record of the batch failed fir
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import json
 import re
 import threading
@@ -40,11 +39,14 @@ from pipeline_tools.runs.history import (
     parse_iterations,
 )
 from pipeline_tools.runs.history import epoch as _epoch
+from pipeline_tools.runs.logs import belongs_to_run, group_invocations, log_line
+from pipeline_tools.runs.metrics import run_metrics
 from pipeline_tools.runs.outcomes import classify
+from pipeline_tools.runs.text import preview
+from pipeline_tools.runs.trace import run_trace
 
 STATUSES = ("SUCCEEDED", "FAILED", "RUNNING", "NOT_RUN")
 DEFAULT_NAMESPACE = "MessagesPipeline"
-PREVIEW_CHARS = 160  # inputs/outputs are cut to this unless full=True
 _REPORT_TRACE = re.compile(r"XRAY TraceId: (1-[0-9a-f]{8}-[0-9a-f]{24})")
 
 Clients = Callable[[str], Any]
@@ -114,15 +116,6 @@ class RunDetail:
             "trace_id": self.trace_id,
             "trace": self.trace,
         }
-
-
-def preview(text: str | None, limit: int = PREVIEW_CHARS) -> str | None:
-    if text is None or len(text) <= limit:
-        return text
-    return text[: limit - 1] + "…"
-
-
-# ------------------------------------------------------------------------------ history parsing
 
 
 # ------------------------------------------------------------------------------ the reader
@@ -387,10 +380,10 @@ class RunReader:
                 if "ResourceNotFound" not in type(exc).__name__ + str(exc):
                     raise
                 continue
-            for invocation in _invocations(events):
-                if _belongs(invocation, keys, request_ids):
+            for invocation in group_invocations(events):
+                if belongs_to_run(invocation, keys, request_ids):
                     for event in invocation["events"]:
-                        lines.append(_log_line(function, invocation, event))
+                        lines.append(log_line(function, invocation, event))
         lines.sort(key=lambda line: (line["timestamp"], line["seq"]))
         for line in lines:
             line.pop("seq", None)
@@ -499,358 +492,6 @@ def _execution_failure(events: list[dict[str, Any]]) -> tuple[str, str] | None:
 def _execution_error(events: list[dict[str, Any]]) -> str | None:
     failure = _execution_failure(events)
     return failure[0] if failure else None
-
-
-def _invocations(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Group log events into invocations per stream (START RequestId … REPORT RequestId)."""
-    by_stream: dict[str, list[dict[str, Any]]] = {}
-    for event in events:
-        by_stream.setdefault(event.get("logStreamName", ""), []).append(event)
-    out = []
-    for stream, stream_events in by_stream.items():
-        current: dict[str, Any] | None = None
-        for event in sorted(stream_events, key=lambda e: (e["timestamp"], _event_seq(e))):
-            message = event.get("message", "")
-            if message.startswith("START RequestId:"):
-                current = {
-                    "stream": stream,
-                    "request_id": message.split()[2],
-                    "events": [],
-                }
-                out.append(current)
-            if current is None:
-                current = {"stream": stream, "request_id": None, "events": []}
-                out.append(current)
-            current["events"].append(event)
-            if message.startswith("REPORT RequestId:"):
-                current = None
-    return out
-
-
-def _event_seq(event: dict[str, Any]) -> int:
-    try:
-        return int(event.get("eventId", 0))
-    except (TypeError, ValueError):
-        return 0
-
-
-def _belongs(invocation: dict[str, Any], keys: set[str], request_ids: set[str]) -> bool:
-    if invocation["request_id"] and invocation["request_id"] in request_ids:
-        return True
-    for event in invocation["events"]:
-        data = loads(event.get("message"))
-        if isinstance(data, dict) and (
-            data.get("trace_id") in keys or data.get("message_id") in keys
-        ):
-            return True
-    return False
-
-
-def _log_line(function: str, invocation: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
-    message = event.get("message", "")
-    data = loads(message)
-    kind = "text"
-    if isinstance(data, dict):
-        kind = "emf" if "_aws" in data else "json"
-    elif message.startswith(("START RequestId", "END RequestId", "REPORT RequestId")):
-        kind = "platform"
-    return {
-        "timestamp": event["timestamp"] / 1000,
-        "function": function,
-        "stream": invocation["stream"],
-        "request_id": invocation["request_id"],
-        "kind": kind,
-        "message": message,
-        "seq": _event_seq(event),
-    }
-
-
-# ------------------------------------------------------------------------------ metrics of a run
-
-
-def run_metrics(steps: list[StateStep], logs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The metrics a run emitted: EMF lines of its Lambdas, and the Record… states'
-    putMetricData calls that succeeded."""
-    out: list[dict[str, Any]] = []
-    for line in logs:
-        if line["kind"] != "emf":
-            continue
-        data = json.loads(line["message"])
-        for directive in data["_aws"].get("CloudWatchMetrics", []):
-            for metric in directive.get("Metrics", []):
-                name = metric.get("Name")
-                out.append(
-                    {
-                        "name": name,
-                        "value": data.get(name),
-                        "unit": metric.get("Unit"),
-                        "namespace": directive.get("Namespace"),
-                        "source": f"EMF log line ({line['function']})",
-                        "timestamp": line["timestamp"],
-                    }
-                )
-    for step in steps:
-        for attempt in step.attempts:
-            if "putMetricData" not in (attempt.resource or "") or attempt.status != "SUCCEEDED":
-                continue
-            params = loads(attempt.parameters) or {}
-            for datum in params.get("MetricData") or []:
-                out.append(
-                    {
-                        "name": datum.get("MetricName"),
-                        "value": datum.get("Value"),
-                        "unit": datum.get("Unit"),
-                        "namespace": params.get("Namespace"),
-                        "source": f"PutMetricData ({step.name})",
-                        "timestamp": attempt.ended,
-                    }
-                )
-    return sorted(out, key=lambda m: m["timestamp"] or 0)
-
-
-# ------------------------------------------------------------------------------ X-Ray
-
-
-def run_trace(documents: list[dict[str, Any]], run: RunSummary) -> list[dict[str, Any]]:
-    """The run's entities of an execution trace, as a depth-first list.
-
-    Segments are linked to their parents by parent_id (which may be a subsegment of another
-    segment). The execution's segment keeps only the state subsegments of this run (its Map
-    iteration); Lambda segments outside the run's time window are other runs of the batch."""
-    if run.started is None:
-        return []
-    lo, hi = run.started - 0.005, (run.stopped or time.time()) + 0.005
-    nodes: dict[str, dict[str, Any]] = {}
-    roots: list[dict[str, Any]] = []
-
-    def node(entity: dict[str, Any], kind: str) -> dict[str, Any]:
-        item = {"entity": entity, "kind": kind, "children": []}
-        nodes[entity["id"]] = item
-        for child in entity.get("subsegments") or []:
-            item["children"].append(node(child, "subsegment"))
-        return item
-
-    segments = [node(doc, "segment") for doc in documents]
-    for item in segments:
-        parent = nodes.get(item["entity"].get("parent_id") or "")
-        (parent["children"] if parent else roots).append(item)
-
-    def in_run(item: dict[str, Any]) -> bool:
-        """A state of this run's Map iteration, or anything overlapping the run's window."""
-        entity = item["entity"]
-        state = (entity.get("metadata") or {}).get("state") or {}
-        if "map_iteration" in state:
-            return state["map_iteration"] == run.index
-        start = entity.get("start_time", 0)
-        return start <= hi and entity.get("end_time", start) >= lo
-
-    out: list[dict[str, Any]] = []
-
-    def emit(item: dict[str, Any], depth: int, in_execution: bool) -> None:
-        entity = item["entity"]
-        children = sorted(item["children"], key=lambda c: c["entity"].get("start_time", 0))
-        if in_execution:
-            children = [c for c in children if in_run(c)]
-        start, end = entity.get("start_time"), entity.get("end_time")
-        aws = entity.get("aws") or {}
-        out.append(
-            {
-                "depth": depth,
-                "id": entity["id"],
-                "name": entity.get("name"),
-                "origin": entity.get("origin"),
-                "kind": item["kind"],
-                "namespace": entity.get("namespace"),
-                "operation": aws.get("operation"),
-                "start": start,
-                "end": end,
-                "duration_ms": round((end - start) * 1000, 3) if start and end else None,
-                "error": bool(entity.get("error")),
-                "fault": bool(entity.get("fault")),
-                "throttle": bool(entity.get("throttle")),
-                "annotations": entity.get("annotations") or {},
-                "http_status": ((entity.get("http") or {}).get("response") or {}).get("status"),
-                "cause": _first_exception(entity),
-            }
-        )
-        for child in children:
-            # below the execution's segment: its state subsegments (not the Lambda segments)
-            emit(child, depth + 1, in_execution and child["kind"] == "subsegment")
-
-    for item in sorted(roots, key=lambda r: r["entity"].get("start_time", 0)):
-        execution = item["entity"].get("origin") == "AWS::StepFunctions::StateMachine"
-        if execution or in_run(item):
-            emit(item, 0, execution)
-    return out
-
-
-def _first_exception(entity: dict[str, Any]) -> str | None:
-    cause = entity.get("cause")
-    if not isinstance(cause, dict):
-        return None
-    for exception in cause.get("exceptions") or []:
-        text = exception.get("type") or ""
-        if exception.get("message"):
-            text += f": {exception['message']}"
-        return preview(text, 200)
-    return None
-
-
-# ------------------------------------------------------------------------------ workflow graph
-
-
-def workflow_graph(definition: dict[str, Any]) -> dict[str, Any]:
-    """Nodes and edges of an ASL definition, for drawing it (like the Step Functions console).
-
-    Nodes: `Start`, `End`, every state (Map/Parallel states are compound nodes holding their
-    branch's states, with the branch's own start/end markers). Edges: `next`, `choice`,
-    `default` and `catch` (labelled with the errors it catches)."""
-    nodes: list[dict[str, Any]] = [
-        {"id": "__start__", "label": "Start", "type": "Start", "parent": None},
-        {"id": "__end__", "label": "End", "type": "End", "parent": None},
-    ]
-    edges: list[dict[str, Any]] = []
-
-    def add_scope(states: dict[str, Any], start_at: str, parent: str | None) -> None:
-        start_id = "__start__" if parent is None else f"{parent}::start"
-        end_id = "__end__" if parent is None else f"{parent}::end"
-        if parent is not None:
-            nodes.append({"id": start_id, "label": "", "type": "BranchStart", "parent": parent})
-            nodes.append({"id": end_id, "label": "", "type": "BranchEnd", "parent": parent})
-        edges.append(_edge(start_id, start_at, "next"))
-        for name, state in states.items():
-            kind = state.get("Type", "")
-            nodes.append(
-                {
-                    "id": name,
-                    "label": name,
-                    "type": kind,
-                    "parent": parent,
-                    "resource": state.get("Resource"),
-                }
-            )
-            processor = state.get("ItemProcessor") or state.get("Iterator")
-            if kind == "Map" and processor:
-                add_scope(processor.get("States", {}), processor.get("StartAt"), name)
-            for index, branch in enumerate(state.get("Branches") or []):
-                branch_id = f"{name}::branch{index}"
-                nodes.append({"id": branch_id, "label": "", "type": "Branch", "parent": name})
-                add_scope(branch.get("States", {}), branch.get("StartAt"), branch_id)
-            if state.get("Next"):
-                edges.append(_edge(name, state["Next"], "next"))
-            if state.get("End") or kind in ("Succeed", "Fail"):
-                edges.append(_edge(name, end_id, "end"))
-            for choice in state.get("Choices") or []:
-                edges.append(_edge(name, choice["Next"], "choice", _choice_label(choice)))
-            if state.get("Default"):
-                edges.append(_edge(name, state["Default"], "default", "Default"))
-            for catch in state.get("Catch") or []:
-                errors = ", ".join(catch.get("ErrorEquals", []))
-                edges.append(_edge(name, catch["Next"], "catch", errors))
-
-    add_scope(definition.get("States", {}), definition.get("StartAt"), None)
-    # Edges into and out of a Map state attach to its branch's start/end markers, so the layout
-    # ranks the box between its neighbours (a layered layout does not rank compound nodes).
-    maps = {n["id"] for n in nodes if n["type"] == "Map"}
-    for index, edge in enumerate(edges):
-        source = f"{edge['source']}::end" if edge["source"] in maps else edge["source"]
-        target = f"{edge['target']}::start" if edge["target"] in maps else edge["target"]
-        if (source, target) != (edge["source"], edge["target"]):
-            edges[index] = _edge(source, target, edge["kind"], edge["label"])
-    seen = set()
-    unique = []
-    for edge in edges:
-        if edge["id"] not in seen:
-            seen.add(edge["id"])
-            unique.append(edge)
-    return {"nodes": nodes, "edges": unique}
-
-
-def _edge(source: str, target: str, kind: str, label: str = "") -> dict[str, Any]:
-    return {
-        "id": f"{source}->{target}:{kind}:{label}",
-        "source": source,
-        "target": target,
-        "kind": kind,
-        "label": label,
-    }
-
-
-def _choice_label(choice: dict[str, Any]) -> str:
-    for key, value in choice.items():
-        if key in ("Next", "Variable"):
-            continue
-        variable = choice.get("Variable", "")
-        return f"{variable.removeprefix('$.')} {key} {json.dumps(value)}".strip()
-    return "choice"
-
-
-def taken_path(graph: dict[str, Any], steps: list[dict[str, Any]], run: dict[str, Any]) -> dict:
-    """Which nodes and edges of `graph` one run took (ids), and each node's status."""
-    node_ids = {n["id"] for n in graph["nodes"]}
-    parents = {n["id"]: n["parent"] for n in graph["nodes"]}
-    types = {n["id"]: n["type"] for n in graph["nodes"]}
-    status: dict[str, str] = {}
-    visited: list[str] = []
-    for step in steps:
-        if step["name"] in node_ids:
-            visited.append(step["name"])
-            status[step["name"]] = step["status"]
-    edges: set[str] = set()
-    by_pair: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for edge in graph["edges"]:
-        by_pair.setdefault((edge["source"], edge["target"]), []).append(edge)
-    step_by_name = {s["name"]: s for s in steps}
-
-    def pick(source: str, target: str) -> None:
-        candidates = by_pair.get((source, target), [])
-        if not candidates:
-            return
-        step = step_by_name.get(source)
-        caught = step is not None and step["status"] == "CAUGHT"
-        preferred = [e for e in candidates if (e["kind"] == "catch") == caught] or candidates
-        edges.add(preferred[0]["id"])
-
-    if visited:
-        first_parent = parents.get(visited[0])
-        start = "__start__" if first_parent is None else f"{first_parent}::start"
-        pick(start, visited[0])
-        containers = _ancestors(visited[0], parents, types)
-        for container in containers:
-            status.setdefault(container, "RUNNING" if run["status"] == "RUNNING" else "SUCCEEDED")
-            grand = parents.get(container)
-            pick("__start__" if grand is None else f"{grand}::start", f"{container}::start")
-            status[f"{container}::start"] = "SUCCEEDED"
-        if containers or first_parent is None:
-            status["__start__"] = "SUCCEEDED"
-        for source, target in itertools.pairwise(visited):
-            pick(source, target)
-        last = visited[-1]
-        if run["status"] == "SUCCEEDED":  # a failed run never reaches an end
-            parent = parents.get(last)
-            end = "__end__" if parent is None else f"{parent}::end"
-            pick(last, end)
-            if parent is not None:
-                status[end] = "SUCCEEDED"
-            for container in _ancestors(last, parents, types):
-                grand = parents.get(container)
-                pick(f"{container}::end", "__end__" if grand is None else f"{grand}::end")
-            status["__end__"] = "SUCCEEDED"
-        if run["status"] == "FAILED":
-            for container in _ancestors(last, parents, types):
-                status[container] = "FAILED"
-    return {"nodes": status, "edges": sorted(edges)}
-
-
-def _ancestors(node: str, parents: dict[str, str | None], types: dict[str, str]) -> list[str]:
-    """The Map/Parallel states around a state, innermost first."""
-    out = []
-    parent = parents.get(node)
-    while parent:
-        if types.get(parent) != "Branch":
-            out.append(parent)
-        parent = parents.get(parent)
-    return out
 
 
 # ------------------------------------------------------------------------------ clients

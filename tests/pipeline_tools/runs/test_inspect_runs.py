@@ -9,15 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from pipeline_tools.runs.graph import taken_path, workflow_graph
 from pipeline_tools.runs.history import StateStep, TaskAttempt, parse_iterations
+from pipeline_tools.runs.logs import belongs_to_run, group_invocations
+from pipeline_tools.runs.metrics import run_metrics
 from pipeline_tools.runs.outcomes import classify
-from pipeline_tools.runs.reader import (
-    _belongs,
-    _invocations,
-    run_metrics,
-    taken_path,
-    workflow_graph,
-)
 
 ROOT = Path(__file__).resolve().parents[3]
 ASL = json.loads((ROOT / "statemachine" / "pipeline.asl.json").read_text())
@@ -247,12 +243,12 @@ def test_log_lines_are_grouped_by_invocation_and_matched_by_trace_id():
         event(2, json.dumps({"trace_id": "m-2"}), stream="s2", seq=6),
         event(3, "REPORT RequestId: r2", stream="s2", seq=7),
     ]
-    invocations = _invocations(events)
+    invocations = group_invocations(events)
     assert [i["request_id"] for i in invocations] == ["r1", "r2"]
     assert len(invocations[0]["events"]) == 4
-    assert _belongs(invocations[0], {"m-1"}, set())
-    assert not _belongs(invocations[1], {"m-1"}, set())
-    assert _belongs(invocations[1], set(), {"r2"})  # a failed task's requestId
+    assert belongs_to_run(invocations[0], {"m-1"}, set())
+    assert not belongs_to_run(invocations[1], {"m-1"}, set())
+    assert belongs_to_run(invocations[1], set(), {"r2"})  # a failed task's requestId
 
 
 def test_metrics_of_a_run_come_from_emf_lines_and_metric_states():
