@@ -115,7 +115,7 @@ def test_no_fixed_physical_names(resources):
         for key, value in resource.get("Properties", {}).items():
             if key not in NAME_PROPERTIES:
                 continue
-            if key == "LogGroupName":
+            if key in {"LogGroupName", "LayerName"}:
                 # Unique per stack: the stack name, or a generated function name, in it.
                 text = json.dumps(value)
                 assert "${AWS::StackName}" in text or "Function}" in text, logical_id
@@ -159,16 +159,29 @@ def test_table(resources):
 # ----------------------------------------------------------------------------------- functions
 
 
-def test_layer(resources):
+def test_layer(template, resources):
     layer = resources["CommonLayer"]
     assert layer["Properties"]["ContentUri"] == "lambdas/common/"
-    runtime = layer["Metadata"]["BuildMethod"]
-    assert layer["Properties"]["CompatibleRuntimes"] == [runtime]
+    function = template["Globals"]["Function"]
+    assert layer["Properties"]["CompatibleRuntimes"] == [function["Runtime"]]
+    assert layer["Properties"]["CompatibleArchitectures"] == function["Architectures"]
+    assert layer["Metadata"]["BuildArchitecture"] == function["Architectures"][0]
+    # one layer name per stack, not SAM's default (the logical id) shared by every stack
+    assert layer["Properties"]["LayerName"] == {"Fn::Sub": "${AWS::StackName}-common"}
+
+
+@pytest.mark.parametrize("logical_id", ["CommonLayer", *FUNCTIONS])
+def test_code_is_built_by_lambdas_makefile(resources, logical_id):
+    # lambdas/Makefile (pip for cp314/aarch64) instead of SAM's python3.14 builder, which needs
+    # python3.14 on PATH or Docker
+    assert resources[logical_id]["Metadata"]["BuildMethod"] == "makefile"
+    assert resources[logical_id]["Metadata"]["ContextPath"] == "lambdas"
+    makefile = (ROOT / "lambdas" / "Makefile").read_text()
+    assert f"build-{logical_id}" in makefile
 
 
 def test_function_globals(template):
     function = template["Globals"]["Function"]
-    assert function["Runtime"] == template["Resources"]["CommonLayer"]["Metadata"]["BuildMethod"]
     assert function["Runtime"].startswith("python3.")
     assert function["Architectures"] == ["arm64"]
     assert function["Tracing"] == "Active"
