@@ -54,6 +54,20 @@ ERROR_METRICS = {
     "SQSGetURLError",
     "SQSDeleteError",
 }
+# The actions of AWS's policy for Step Functions logging to CloudWatch Logs ("IAM Policies for
+# logging to CloudWatch Logs", https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html).
+EXECUTION_LOGGING_ACTIONS = {
+    "logs:CreateLogDelivery",
+    "logs:CreateLogStream",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutLogEvents",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+}
 # Properties that would give a resource a fixed physical name (two stacks could not coexist).
 NAME_PROPERTIES = {
     "QueueName",
@@ -294,8 +308,12 @@ def test_state_machine_policies_are_least_privilege(resources):
     assert metric["Condition"] == {
         "StringEquals": {"cloudwatch:namespace": {"Ref": "MetricsNamespace"}}
     }
-    for action in ("logs:CreateLogDelivery", "logs:PutResourcePolicy", "xray:PutTraceSegments"):
-        assert action in by_action
+    assert {a for a in by_action if a.startswith("logs:")} == EXECUTION_LOGGING_ACTIONS
+    for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
+        assert by_action[action]["Resource"] == {
+            "Fn::GetAtt": ["PipelineStateMachineLogGroup", "Arn"]
+        }
+    assert "xray:PutTraceSegments" in by_action
     wildcard = {a for a, s in by_action.items() if s["Resource"] == "*"}
     assert all(a.split(":")[0] in {"logs", "xray", "cloudwatch"} for a in wildcard), wildcard
 
