@@ -21,11 +21,13 @@ $(STAMP): requirements-dev.txt
 
 install: $(STAMP) ## Create .venv with the pinned tools (done automatically by the other targets)
 
-lint: $(STAMP) ## ruff on all Python code, cfn-lint on template.yaml, ASL validation
+lint: $(STAMP) ## ruff; cfn-lint on template.yaml and on its SAM transform (E3601 on the ASL); ASL parse; locks current
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(VENV)/bin/cfn-lint template.yaml
+	$(PY) tools/lint_transformed.py
 	$(PY) tools/check_asl.py
+	$(PY) tools/lock_lambda_requirements.py --check
 
 # Deploy tooling lives in its own venv: aws-sam-cli pins a boto3 range of its own.
 DEPLOY_VENV := .venv-deploy
@@ -42,8 +44,9 @@ $(DEPLOY_STAMP): requirements-deploy.txt
 	$(DEPLOY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-deploy.txt
 	@rm -f $(DEPLOY_VENV)/.installed-* && touch $@
 
-validate: $(STAMP) $(DEPLOY_STAMP) ## cfn-lint, ASL validation and `sam validate --lint` (offline)
+validate: $(STAMP) $(DEPLOY_STAMP) ## The template checks of lint + `sam validate --lint` (offline)
 	$(VENV)/bin/cfn-lint template.yaml
+	$(PY) tools/lint_transformed.py
 	$(PY) tools/check_asl.py
 	$(SAM) validate --lint --region $(VALIDATE_REGION) --template template.yaml
 
