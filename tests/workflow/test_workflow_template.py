@@ -114,7 +114,7 @@ def test_parameters(template):
     assert set(params) >= PARAMETERS
     assert params["ExecutionLogLevel"]["AllowedValues"] == ["ALL", "ERROR", "FATAL", "OFF"]
     assert params["ExecutionLogLevel"]["Default"] == "ERROR"
-    assert params["BatchSize"]["MinValue"] == 1 and params["BatchSize"]["MaxValue"] == 10
+    assert params["BatchSize"]["AllowedValues"] == list(range(1, 11))
     assert params["IdempotencyTtlDays"]["MinValue"] == 0
     assert params["AlarmEmail"]["Default"] == ""
     assert "HasAlarmEmail" in template["Conditions"]
