@@ -21,13 +21,14 @@ $(STAMP): requirements-dev.txt
 
 install: $(STAMP) ## Create .venv with the pinned tools (done automatically by the other targets)
 
-lint: $(STAMP) ## ruff; cfn-lint on template.yaml and on its SAM transform (E3601 on the ASL); ASL parse; locks current
+lint: $(STAMP) ## ruff; cfn-lint on template.yaml and its SAM transform (E3601 on the ASL); ASL parse; locks and size table current
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(VENV)/bin/cfn-lint template.yaml
 	$(PY) tools/lint_transformed.py
 	$(PY) tools/check_asl.py
 	$(PY) tools/lock_lambda_requirements.py --check
+	$(PY) tools/message_size_limits.py --check
 
 # Deploy tooling lives in its own venv: aws-sam-cli pins a boto3 range of its own.
 DEPLOY_VENV := .venv-deploy

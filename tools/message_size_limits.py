@@ -1,9 +1,10 @@
 """The largest SQS message the pipe can always hand to Step Functions, per BatchSize.
 
 The pipe starts one execution per batch with the batch as its input: a JSON array of SQS records
-(the shape of Lambda's SQS event records). Step Functions refuses an input over 256 KiB
-(262,144 bytes of UTF-8; "Quotas related to state throttling"/"Maximum input or output size",
-https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html), and then the batch
+(the shape of Lambda's SQS event records). StartSyncExecution refuses an input over 262,144
+bytes of UTF-8 (its `input` length constraint,
+https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartSyncExecution.html; the
+256 KiB of https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html), and the batch
 is received again and again until SQS redrives it to the DLQ. So the main queue's
 MaximumMessageSize is set, per BatchSize, to the largest message size S for which a batch of
 BatchSize worst-case messages of S bytes still fits. template.yaml holds the result as the
