@@ -104,3 +104,12 @@ def test_one_message_fits_the_execution_timeout_which_fits_the_pipe_budget():
 def test_the_documented_worst_case_table_is_current():
     asl, template = worst_case.load(TEMPLATE_PATH)
     assert worst_case.table(asl, template) in DOC_PATH.read_text(encoding="utf-8")
+
+
+def test_the_translator_is_the_one_aws_sam_cli_pins():
+    def pinned(path: Path, name: str) -> str:
+        [line] = [x for x in path.read_text().splitlines() if x.startswith(f"{name}==")]
+        return line.split("==", 1)[1]
+
+    dev = pinned(ROOT / "requirements-dev.txt", "aws-sam-translator")
+    assert dev == pinned(ROOT / "requirements-deploy.txt", "aws-sam-translator")
