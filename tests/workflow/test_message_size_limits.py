@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from conftest import TEMPLATE_PATH
 
 from local_aws.deploy import deploy
-from local_aws.pipe import sqs_record
+from local_aws.pipes.emulator import sqs_record
 
 # Every class of character SQS accepts in a body (#x9 #xA #xD, #x20-#xD7FF, #xE000-#xFFFD,
 # #x10000-#x10FFFF), with the ones JSON escapes.

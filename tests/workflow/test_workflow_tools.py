@@ -1,5 +1,5 @@
 """The machine checks themselves: cfn-lint on template.yaml and on its SAM transform, the ASL
-validation, and the worst-case table in README.md."""
+validation, and the worst-case table in docs/workflow.md."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import worst_case
 from cfnlint.api import lint
 from conftest import ROOT, TEMPLATE_PATH, placeholders
 
-DOC_PATH = ROOT / "README.md"
+DOC_PATH = ROOT / "docs" / "workflow.md"
 PIPE_BUDGET_SECONDS = 300
 
 
