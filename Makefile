@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt | sha256sum | cut -c1-12)
 
-.PHONY: help install lint test test-unit test-integration validate run up deploy bench chaos test-sfn-local clean console-deps browser-deps test-console
+.PHONY: help install lint lock build test test-unit test-integration validate run up deploy bench chaos test-sfn-local clean console-deps browser-deps test-console
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -21,11 +21,14 @@ $(STAMP): requirements-dev.txt
 
 install: $(STAMP) ## Create .venv with the pinned tools (done automatically by the other targets)
 
-lint: $(STAMP) ## ruff on all Python code, cfn-lint on template.yaml, ASL validation
+lint: $(STAMP) ## ruff; cfn-lint on template.yaml and its SAM transform (E3601 on the ASL); ASL parse; locks and size table current
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(VENV)/bin/cfn-lint template.yaml
+	$(PY) tools/lint_transformed.py
 	$(PY) tools/check_asl.py
+	$(PY) tools/lock_lambda_requirements.py --check
+	$(PY) tools/message_size_limits.py --check
 
 # Deploy tooling lives in its own venv: aws-sam-cli pins a boto3 range of its own.
 DEPLOY_VENV := .venv-deploy
@@ -42,14 +45,28 @@ $(DEPLOY_STAMP): requirements-deploy.txt
 	$(DEPLOY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-deploy.txt
 	@rm -f $(DEPLOY_VENV)/.installed-* && touch $@
 
-validate: $(STAMP) $(DEPLOY_STAMP) ## cfn-lint, ASL validation and `sam validate --lint` (offline)
+validate: $(STAMP) $(DEPLOY_STAMP) ## The template checks of lint + `sam validate --lint` (offline)
 	$(VENV)/bin/cfn-lint template.yaml
+	$(PY) tools/lint_transformed.py
 	$(PY) tools/check_asl.py
 	$(SAM) validate --lint --region $(VALIDATE_REGION) --template template.yaml
 
-deploy: validate ## sam build + sam deploy --guided (needs AWS credentials and python3.14 on PATH)
-	$(SAM) build --template template.yaml
-	$(SAM) deploy $(DEPLOY_ARGS)
+# The layer and functions are built by lambdas/Makefile (BuildMethod: makefile): pip installs each
+# requirements-lock.txt as wheels for the template's Runtime and Architectures, on any host.
+BUILD_DIR := .aws-sam/build
+
+lock: $(STAMP) ## Re-resolve lambdas/*/requirements-lock.txt (cp314/aarch64 wheels, sha256) from requirements.txt
+	$(PY) tools/lock_lambda_requirements.py
+
+build: $(STAMP) $(DEPLOY_STAMP) ## sam build without python3.14 or Docker; checks every .so is aarch64, prints sizes
+	$(PY) tools/lock_lambda_requirements.py --check
+	LAMBDA_TARGET="$$($(PY) tools/lock_lambda_requirements.py --print-target)" \
+		BUILD_PYTHON=$(abspath $(DEPLOY_VENV))/bin/python \
+		$(SAM) build --template template.yaml --build-dir $(BUILD_DIR)
+	$(PY) tools/build_report.py $(BUILD_DIR)
+
+deploy: validate build ## make build, then sam deploy --guided (needs AWS credentials)
+	$(SAM) deploy --template-file $(BUILD_DIR)/template.yaml $(DEPLOY_ARGS)
 
 # The web console's browser libraries (cytoscape, cytoscape-dagre, chart.js) come from the npm
 # registry, pinned by package-lock.json, and are served from node_modules at run time.
@@ -124,4 +141,4 @@ chaos: $(STAMP) ## Chaos run: N=2000 messages, G=20 groups, random faults + outa
 	$(PY) -m reliability.fuzz --examples $(FUZZ_EXAMPLES)
 
 clean: ## Remove the venv, build caches and artifacts
-	rm -rf $(VENV) $(DEPLOY_VENV) node_modules .build .pytest_cache .ruff_cache .hypothesis .bench artifacts .local-stack
+	rm -rf $(VENV) $(DEPLOY_VENV) node_modules .build .aws-sam .pytest_cache .ruff_cache .hypothesis .bench artifacts .local-stack

@@ -1,21 +1,17 @@
-"""Validate every state machine definition file that template.yaml points to.
+"""Parse every state machine definition file that template.yaml points to with moto's ASL parser.
 
-cfn-lint validates a state machine definition only when it is written inline in an
-AWS::StepFunctions::StateMachine (rule E3601); SAM's `DefinitionUri` is a file, so this tool builds
-a throwaway plain CloudFormation template that inlines each definition (with its
-DefinitionSubstitutions) and lints that. It then parses each definition with moto's ASL parser
-(the interpreter the local stack runs), so a construct that parser cannot handle fails here too.
+moto's parser is the interpreter the local stack runs, so a construct it cannot handle fails here
+rather than in a test run. AWS's own rules (cfn-lint E3601) are checked on the resource SAM
+generates, by tools/lint_transformed.py.
 
 Usage: python tools/check_asl.py [template.yaml]   (exit status 1 on any finding)
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
-from cfnlint.api import lint
 from cfnlint.decode import decode
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,28 +35,6 @@ def state_machines(template_path: Path) -> list[tuple[str, Path, dict]]:
     return found
 
 
-def inline_template(logical_id: str, definition: dict, substitutions: dict) -> str:
-    """A plain CloudFormation template whose only resource inlines the definition."""
-    return json.dumps(
-        {
-            "AWSTemplateFormatVersion": "2010-09-09",
-            "Resources": {
-                logical_id: {
-                    "Type": "AWS::StepFunctions::StateMachine",
-                    "Properties": {
-                        "StateMachineType": "EXPRESS",
-                        "RoleArn": "arn:aws:iam::123456789012:role/check-asl",
-                        "Definition": definition,
-                        # Values do not matter to E3601; the keys tell it which ${...} are known.
-                        "DefinitionSubstitutions": {key: "placeholder" for key in substitutions},
-                    },
-                }
-            },
-        },
-        indent=2,
-    )
-
-
 def moto_parse_error(definition_text: str) -> str | None:
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 
@@ -81,15 +55,6 @@ def main(argv: list[str]) -> int:
     for logical_id, path, substitutions in machines:
         shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
         text = path.read_text(encoding="utf-8")
-        definition = json.loads(text)
-        findings = lint(inline_template(logical_id, definition, substitutions))
-        for finding in findings:
-            print(f"{shown}: {finding.rule.id} {finding.message}")
-        failed |= bool(findings)
-        print(
-            f"{shown} ({logical_id}): cfn-lint E3601 on the inlined definition: "
-            f"{len(findings)} finding(s)"
-        )
         # moto's parser needs the ${...} placeholders replaced by plausible values.
         concrete = text
         for key in substitutions:

@@ -139,6 +139,13 @@ SCENARIOS = (
         output=_DELETED,
         attempts={"Validate": 3},
     ),
+    Scenario(
+        "LambdaClientExecutionTimeout",
+        "valid_transaction",
+        (*_STORED, "Delete"),
+        output=_DELETED,
+        attempts={"Save": 2},
+    ),
 )
 
 

@@ -150,9 +150,10 @@ def test_malformed_files_are_rejected(raw, message):
         parse(raw)
 
 
-def test_the_cli_check_passes(capsys):
+def test_the_cli_check_passes(capsys, mock_config):
     assert sfn_mock_config.main(["check", str(DEFAULT_PATH)]) == 0
-    assert "14 test case(s)" in capsys.readouterr().out
+    cases = dict(mock_config.test_cases(STATE_MACHINE_NAME))
+    assert f"{len(cases)} test case(s)" in capsys.readouterr().out
 
 
 def test_the_definition_has_every_substitution_filled():

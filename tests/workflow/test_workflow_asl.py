@@ -8,7 +8,12 @@ from conftest import placeholders
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 PUT_METRIC = "arn:aws:states:::aws-sdk:cloudwatch:putMetricData"
 SEND_MESSAGE = "arn:aws:states:::sqs:sendMessage"
+# AWS's recommended Lambda retrier names these four service errors (Step Functions developer
+# guide, "Handle Lambda service exceptions":
+# https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html);
+# throttling (Lambda.TooManyRequestsException) is transient too, so it shares the retrier.
 TRANSIENT = {
+    "Lambda.ClientExecutionTimeoutException",
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",

@@ -348,7 +348,13 @@ def test_unexpected_lambda_errors_fail_the_batch_without_a_metric(sfn):
 
 
 @pytest.mark.parametrize(
-    "code", ["TooManyRequestsException", "ServiceException", "AWSLambdaException"]
+    "code",
+    [
+        "TooManyRequestsException",
+        "ServiceException",
+        "AWSLambdaException",
+        "ClientExecutionTimeoutException",
+    ],
 )
 def test_lambda_service_errors_are_retried_with_capped_jittered_backoff(sfn, code):
     sfn.script("Delete", service_error(code), service_error(code), service_error(code))

@@ -54,6 +54,20 @@ ERROR_METRICS = {
     "SQSGetURLError",
     "SQSDeleteError",
 }
+# The actions of AWS's policy for Step Functions logging to CloudWatch Logs ("IAM Policies for
+# logging to CloudWatch Logs", https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html).
+EXECUTION_LOGGING_ACTIONS = {
+    "logs:CreateLogDelivery",
+    "logs:CreateLogStream",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutLogEvents",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+}
 # Properties that would give a resource a fixed physical name (two stacks could not coexist).
 NAME_PROPERTIES = {
     "QueueName",
@@ -100,7 +114,7 @@ def test_parameters(template):
     assert set(params) >= PARAMETERS
     assert params["ExecutionLogLevel"]["AllowedValues"] == ["ALL", "ERROR", "FATAL", "OFF"]
     assert params["ExecutionLogLevel"]["Default"] == "ERROR"
-    assert params["BatchSize"]["MinValue"] == 1 and params["BatchSize"]["MaxValue"] == 10
+    assert params["BatchSize"]["AllowedValues"] == list(range(1, 11))
     assert params["IdempotencyTtlDays"]["MinValue"] == 0
     assert params["AlarmEmail"]["Default"] == ""
     assert "HasAlarmEmail" in template["Conditions"]
@@ -115,7 +129,7 @@ def test_no_fixed_physical_names(resources):
         for key, value in resource.get("Properties", {}).items():
             if key not in NAME_PROPERTIES:
                 continue
-            if key == "LogGroupName":
+            if key in {"LogGroupName", "LayerName"}:
                 # Unique per stack: the stack name, or a generated function name, in it.
                 text = json.dumps(value)
                 assert "${AWS::StackName}" in text or "Function}" in text, logical_id
@@ -159,16 +173,29 @@ def test_table(resources):
 # ----------------------------------------------------------------------------------- functions
 
 
-def test_layer(resources):
+def test_layer(template, resources):
     layer = resources["CommonLayer"]
     assert layer["Properties"]["ContentUri"] == "lambdas/common/"
-    runtime = layer["Metadata"]["BuildMethod"]
-    assert layer["Properties"]["CompatibleRuntimes"] == [runtime]
+    function = template["Globals"]["Function"]
+    assert layer["Properties"]["CompatibleRuntimes"] == [function["Runtime"]]
+    assert layer["Properties"]["CompatibleArchitectures"] == function["Architectures"]
+    assert layer["Metadata"]["BuildArchitecture"] == function["Architectures"][0]
+    # one layer name per stack, not SAM's default (the logical id) shared by every stack
+    assert layer["Properties"]["LayerName"] == {"Fn::Sub": "${AWS::StackName}-common"}
+
+
+@pytest.mark.parametrize("logical_id", ["CommonLayer", *FUNCTIONS])
+def test_code_is_built_by_lambdas_makefile(resources, logical_id):
+    # lambdas/Makefile (pip for cp314/aarch64) instead of SAM's python3.14 builder, which needs
+    # python3.14 on PATH or Docker
+    assert resources[logical_id]["Metadata"]["BuildMethod"] == "makefile"
+    assert resources[logical_id]["Metadata"]["ContextPath"] == "lambdas"
+    makefile = (ROOT / "lambdas" / "Makefile").read_text()
+    assert f"build-{logical_id}" in makefile
 
 
 def test_function_globals(template):
     function = template["Globals"]["Function"]
-    assert function["Runtime"] == template["Resources"]["CommonLayer"]["Metadata"]["BuildMethod"]
     assert function["Runtime"].startswith("python3.")
     assert function["Architectures"] == ["arm64"]
     assert function["Tracing"] == "Active"
@@ -281,8 +308,12 @@ def test_state_machine_policies_are_least_privilege(resources):
     assert metric["Condition"] == {
         "StringEquals": {"cloudwatch:namespace": {"Ref": "MetricsNamespace"}}
     }
-    for action in ("logs:CreateLogDelivery", "logs:PutResourcePolicy", "xray:PutTraceSegments"):
-        assert action in by_action
+    assert {a for a in by_action if a.startswith("logs:")} == EXECUTION_LOGGING_ACTIONS
+    for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
+        assert by_action[action]["Resource"] == {
+            "Fn::GetAtt": ["PipelineStateMachineLogGroup", "Arn"]
+        }
+    assert "xray:PutTraceSegments" in by_action
     wildcard = {a for a, s in by_action.items() if s["Resource"] == "*"}
     assert all(a.split(":")[0] in {"logs", "xray", "cloudwatch"} for a in wildcard), wildcard
 
