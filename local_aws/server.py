@@ -329,9 +329,9 @@ class LocalAWS:
         self.xray: Any = None  # local_aws.xray.LocalXRay, once started
         # As Step Functions Local does (README.md, "Mocked test cases").
         if os.environ.get("SFN_MOCK_CONFIG"):
-            from local_aws import sfn_mock_config
+            from local_aws.stepfunctions import mock_config
 
-            sfn_mock_config.install(self)
+            mock_config.install(self)
         self._server = None
         self._thread: threading.Thread | None = None
 

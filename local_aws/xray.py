@@ -11,8 +11,9 @@ What AWS does, and what this module does in its place:
 - Step Functions with tracing records a segment per execution (`AWS::StepFunctions::StateMachine`)
   with a subsegment per state; the Lambdas a Task invokes are children of that state's subsegment.
   Here the execution's segment id is the `Parent` of the trace header its Lambda invocations get
-  (local_aws/stepfunctions.py), and the segment is written when the execution terminates, from its
-  history; each Lambda segment is then re-parented under the Task state it ran in.
+  (local_aws/stepfunctions/executions.py), and the segment is written when the execution
+  terminates, from its history; each Lambda segment is then re-parented under the Task state it
+  ran in.
 - The X-Ray API (`PutTraceSegments`, `GetTraceSummaries`, `BatchGetTraces`, `GetTraceGraph`) is
   answered on the local endpoint from this store, so boto3, the AWS CLI and `python -m local_aws
   runs` read traces as they would in AWS. `BatchGetTraces` returns each segment with its

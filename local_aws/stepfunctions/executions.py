@@ -28,9 +28,9 @@ from typing import Any
 from moto.stepfunctions.parser.api import ExecutionStatus, StateMachineType
 from moto.stepfunctions.parser.backend.execution import Execution, SyncExecution
 
-from local_aws import moto_patches
 from local_aws.errors import ApiError
 from local_aws.lambda_runtime import new_root_trace_header
+from local_aws.stepfunctions import patches
 
 LOG = logging.getLogger("local_aws.stepfunctions")
 
@@ -311,7 +311,7 @@ class StepFunctionsFront:
         # X-Ray: the execution's own segment id; its Lambda invocations join its trace as
         # children of that segment (Root of the trace header, Parent = the segment).
         segment_id = execution.xray_segment_id = secrets.token_hex(8)
-        moto_patches.register_execution_trace(
+        patches.register_execution_trace(
             execution.exec_arn, _child_trace_header(execution.trace_header, segment_id)
         )
         execution.mock_test_case = mock_test_case
