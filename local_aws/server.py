@@ -49,7 +49,7 @@ DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"
 
 _INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<function>[^/]+)/invocations/?$")
-_SFN_TARGETS = {"AWSStepFunctions.StartSyncExecution", "AWSStepFunctions.StartExecution"}
+_SFN_TARGETS = {f"AWSStepFunctions.{op}" for op in StepFunctionsFront.OPERATIONS}
 _JSON_10 = "application/x-amz-json-1.0"
 
 LOG = logging.getLogger("local_aws")
@@ -196,11 +196,7 @@ class _Front:
             params = json.loads(body or b"{}")
         except ValueError as exc:
             raise ApiError("SerializationException", str(exc)) from exc
-        front = self.aws.stepfunctions
-        if target.endswith(".StartSyncExecution"):
-            data = front.start_sync_execution(params)
-        else:
-            data = front.start_execution(params)
+        data = self.aws.stepfunctions.handle(target.rpartition(".")[2], params)
         return _json_response(200, data, _JSON_10)
 
     # -- control plane ------------------------------------------------------------------------

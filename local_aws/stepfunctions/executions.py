@@ -31,6 +31,7 @@ from moto.stepfunctions.parser.backend.execution import Execution, SyncExecution
 from local_aws.errors import ApiError
 from local_aws.lambda_runtime import new_root_trace_header
 from local_aws.stepfunctions import patches
+from local_aws.stepfunctions.test_state import test_state
 
 LOG = logging.getLogger("local_aws.stepfunctions")
 
@@ -227,7 +228,10 @@ def call_moto(function, *args):
 
 
 class StepFunctionsFront:
-    """StartSyncExecution / StartExecution on moto's Step Functions interpreter backend."""
+    """StartSyncExecution / StartExecution / TestState on moto's Step Functions interpreter."""
+
+    # The operations answered here (the gateway routes them); the rest is moto's.
+    OPERATIONS = ("StartExecution", "StartSyncExecution", "TestState")
 
     def __init__(self, account_id: str, region: str):
         self.account_id = account_id
@@ -317,6 +321,13 @@ class StepFunctionsFront:
         execution.mock_test_case = mock_test_case
         state_machine.executions.append(execution)
         return execution
+
+    def handle(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        if operation == "TestState":
+            return test_state(params, self.account_id, self.region)
+        if operation == "StartSyncExecution":
+            return self.start_sync_execution(params)
+        return self.start_execution(params)
 
     def start_execution(self, params: dict[str, Any]) -> dict[str, Any]:
         execution = self._start(params, sync=False)

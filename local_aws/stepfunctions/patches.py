@@ -172,6 +172,29 @@ def _cached_jsonpath_parsers() -> None:
             module.parse = functools.lru_cache(maxsize=4096)(module.parse)
 
 
+def _jsonata_evaluator() -> None:
+    """Give the interpreter a JSONata engine.
+
+    Why: moto's interpreter (ported from LocalStack) evaluates JSONata through a JVM bridge it
+    does not ship: its `_eval_jsonata` stays None and every JSONata expression fails the state
+    with States.Runtime. jsonata-python is a port of the jsonata-java engine that bridge runs;
+    its results are turned into plain JSON values, as the bridge does.
+    """
+    import json
+
+    import jsonata
+    from moto.stepfunctions.parser.asl.jsonata import jsonata as module
+
+    def evaluate(expression: str) -> Any:
+        try:
+            return json.loads(json.dumps(jsonata.Jsonata(expression).evaluate(None)))
+        except Exception as exc:
+            raise module.JSONataException("UNKNOWN", str(exc)) from exc
+
+    if module._eval_jsonata is None:
+        module._eval_jsonata = evaluate
+
+
 def apply() -> None:
     """Turn on state machine execution and install the interpreter patches (idempotent)."""
     global _applied
@@ -202,4 +225,5 @@ def apply() -> None:
             lambda_eval_utils.execute_lambda_function_integration
         )
         _cached_jsonpath_parsers()
+        _jsonata_evaluator()
         _applied = True

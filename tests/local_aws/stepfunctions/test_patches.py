@@ -124,3 +124,28 @@ def test_execution_logs_are_one_json_line_per_history_event(stack, create_machin
     types = [json.loads(event["message"])["type"] for event in events]
     assert types[0] == "ExecutionStarted" and types[-1] == "ExecutionSucceeded", types
     assert "PassStateEntered" in types
+
+
+def test_jsonata_expressions_are_evaluated(create_machine, sfn):
+    machine = create_machine(
+        {
+            "QueryLanguage": "JSONata",
+            "StartAt": "Sum",
+            "States": {
+                "Sum": {
+                    "Type": "Pass",
+                    "Assign": {"n": "{% $count($states.input.items) %}"},
+                    "Output": "{% {'total': $sum($states.input.items)} %}",
+                    "Next": "Count",
+                },
+                "Count": {
+                    "Type": "Pass",
+                    "Output": "{% $merge([$states.input, {'n': $n}]) %}",
+                    "End": True,
+                },
+            },
+        }
+    )
+    result = sfn.start_sync_execution(stateMachineArn=machine, input='{"items": [1, 2, 3.5]}')
+    assert result["status"] == "SUCCEEDED", result
+    assert json.loads(result["output"]) == {"total": 6.5, "n": 3}
