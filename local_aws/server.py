@@ -170,7 +170,11 @@ class _Front:
             )
         except FunctionNotFound as exc:
             name = str(exc.args[0])
-            arn = f"arn:aws:lambda:{self.aws.region}:{self.aws.account_id}:function:{name}"
+            # Lambda names the version it looked for: unqualified means $LATEST
+            qualifier = "" if ":" in name else ":$LATEST"
+            arn = (
+                f"arn:aws:lambda:{self.aws.region}:{self.aws.account_id}:function:{name}{qualifier}"
+            )
             raise ApiError("ResourceNotFoundException", f"Function not found: {arn}", 404) from exc
         except ValueError as exc:
             raise ApiError(
@@ -407,8 +411,17 @@ class LocalAWS:
         except (FunctionNotFound, ValueError):
             return None
         self.api_calls.count("lambda", "Invoke")
+        headers = {
+            "content-type": "application/json",
+            "x-amzn-requestid": result.request_id,
+            "x-amz-executed-version": "$LATEST",
+        }
         response: dict[str, Any] = {
-            "ResponseMetadata": {"HTTPStatusCode": result.status_code},
+            "ResponseMetadata": {
+                "HTTPStatusCode": result.status_code,
+                "RequestId": result.request_id,
+                "HTTPHeaders": headers,
+            },
             "StatusCode": result.status_code,
             "ExecutedVersion": "$LATEST",
             "Payload": io.BytesIO(result.payload),

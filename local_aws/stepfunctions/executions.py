@@ -167,6 +167,18 @@ class _Tracked:
             return program
 
         worker._get_evaluation_entrypoint = entrypoint
+        environment = worker._get_evaluation_environment
+
+        def aws_context():
+            # The context object as AWS fills it: StartTime as a string in AWS's form (moto
+            # puts a datetime, which no output can serialise) and RedriveCount (never redriven).
+            env = environment()
+            execution = env.states.context_object.context_object_data["Execution"]
+            execution["StartTime"] = patches.aws_timestamp(execution["StartTime"])
+            execution.setdefault("RedriveCount", 0)
+            return env
+
+        worker._get_evaluation_environment = aws_context
         logic = worker._execution_logic
 
         def run() -> None:
@@ -293,9 +305,11 @@ class StepFunctionsFront:
             {id(state_machine.executions): [], id(state_machine.backend): state_machine.backend},
         )
         cls = TrackedSyncExecution if sync else TrackedExecution
-        exec_arn = (
-            f"arn:aws:states:{self.region}:{self.account_id}:execution:{state_machine.name}:{name}"
-        )
+        prefix = f"arn:aws:states:{self.region}:{self.account_id}"
+        if state_machine.type == "EXPRESS":  # AWS: ...:express:<machine>:<name>:<execution id>
+            exec_arn = f"{prefix}:express:{state_machine.name}:{name}:{uuid.uuid4()}"
+        else:
+            exec_arn = f"{prefix}:execution:{state_machine.name}:{name}"
         execution = cls(
             name=name,
             sm_type=StateMachineType(state_machine.type),
@@ -311,6 +325,7 @@ class StepFunctionsFront:
             activity_store={},
         )
         execution.done = threading.Event()
+        execution.trace_header_sent = bool(params.get("traceHeader"))
         execution.listeners = list(self.execution_listeners)
         # X-Ray: the execution's own segment id; its Lambda invocations join its trace as
         # children of that segment (Root of the trace header, Parent = the segment).
@@ -367,16 +382,17 @@ class StepFunctionsFront:
             "status": sync_status,
             "input": json.dumps(execution.input_data, separators=(",", ":")),
             "inputDetails": {"included": True},
-            "traceHeader": execution.trace_header,
+            "outputDetails": {"included": True},
             # Express: billed in 64 MB steps and 100 ms steps
             "billingDetails": {
                 "billedMemoryUsedInMB": 64,
                 "billedDurationInMilliseconds": max(100, math.ceil(duration_ms / 100) * 100),
             },
         }
+        if getattr(execution, "trace_header_sent", False):  # AWS echoes only a sent header
+            response["traceHeader"] = execution.trace_header
         if sync_status == "SUCCEEDED":
             response["output"] = json.dumps(execution.output, separators=(",", ":"))
-            response["outputDetails"] = {"included": True}
         if execution.error is not None:
             response["error"] = execution.error
         if execution.cause is not None:

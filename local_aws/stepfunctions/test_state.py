@@ -28,7 +28,7 @@ import uuid
 from typing import Any
 
 from local_aws.errors import ApiError
-from local_aws.stepfunctions import mock_validation
+from local_aws.stepfunctions import mock_validation, patches
 
 INSPECTION_LEVELS = ("INFO", "DEBUG", "TRACE")
 _EXECUTION_TYPES = {"Task", "Map", "Parallel"}
@@ -270,7 +270,8 @@ class TestStateRequest:
                 Input=copy.deepcopy(self.input),
                 Name=name,
                 RoleArn=self.role_arn or _ROLE.format(account=self.account_id),
-                StartTime=dt.datetime.now(tz=dt.UTC).isoformat(),
+                StartTime=patches.aws_timestamp(dt.datetime.now(tz=dt.UTC)),
+                RedriveCount=0,
             ),
             StateMachine=StateMachineData(Id=f"{prefix}:stateMachine:{machine}", Name=machine),
         )
