@@ -144,12 +144,12 @@ def test_a_lambda_resource_fails_with_the_payload_as_the_runtime_wrote_it(
     assert result["status"] == "FAILED"
     written = stack.client("lambda").invoke(FunctionName="raiser", Payload=b'{"id": "m-1"}')
     text = written["Payload"].read().decode()
-    assert json.loads(result["cause"])["errorMessage"] == json.loads(text)["errorMessage"]
-    # the same text, spacing and key order included (not re-serialised); stack traces differ
-    # only in request ids, so compare the shape of the separators
-    assert (", " in text) == (", " in result["cause"]) and ('": ' in text) == (
-        '": ' in result["cause"]
-    )
+
+    def without_request_id(payload: str) -> str:
+        return payload.replace(json.loads(payload)["requestId"], "<request id>")
+
+    # the same text, spacing and key order included: not re-serialised
+    assert without_request_id(result["cause"]) == without_request_id(text)
 
 
 @pytest.mark.parametrize("path", ["in process", "HTTP"])
