@@ -26,8 +26,7 @@ import pytest
 
 from local_aws.stepfunctions.mock_config import pipeline_definition
 
-DEFINITION = pipeline_definition()
-MACHINE = json.loads(DEFINITION)
+MACHINE = json.loads(pipeline_definition())
 MAP_NAME = MACHINE["StartAt"]
 ITERATION = MACHINE["States"][MAP_NAME]["ItemProcessor"]["States"]
 RECORD = {"messageId": "m-1", "body": "{}", "attributes": {"MessageGroupId": "g-1"}}
@@ -58,9 +57,10 @@ def record_for(state_name: str) -> dict:
 
 def run_state(sfn, state_name: str, payload: Any = None, **kwargs) -> dict:
     payload = record_for(state_name) if payload is None else payload
-    response = sfn.test_state(
-        definition=DEFINITION, stateName=state_name, input=json.dumps(payload), **kwargs
-    )
+    # One state as the definition (what TestState has always accepted), not the machine with a
+    # stateName: the iteration's states are nested in the Map.
+    state = ITERATION.get(state_name) or MACHINE["States"][state_name]
+    response = sfn.test_state(definition=json.dumps(state), input=json.dumps(payload), **kwargs)
     response.pop("ResponseMetadata", None)
     return response
 
