@@ -14,7 +14,7 @@ from typing import Any
 
 from botocore.model import ListShape, MapShape, Shape, StructureShape
 
-from local_aws.errors import ApiError
+from local_aws.core.errors import ApiError
 
 STRICT, PRESENT, NONE = "STRICT", "PRESENT", "NONE"
 MODES = (STRICT, PRESENT, NONE)

@@ -8,7 +8,6 @@ interpreter's service integrations at our endpoint, efficiently and with the exe
 from __future__ import annotations
 
 import functools
-import os
 import sys
 import threading
 from typing import Any
@@ -443,26 +442,18 @@ def _express_execution_arns() -> None:
         )
 
 
-# Step Functions Local compatibility (docs/stepfunctions.md): "1" names aws-sdk tasks in the
-# execution history as the Step Functions Local image does. Read at each event, so it can be
-# switched for one test.
-SFN_LOCAL_COMPAT_ENV = "LOCAL_AWS_SFN_LOCAL_COMPAT"
-
-
-def sfn_local_compat() -> bool:
-    return os.environ.get(SFN_LOCAL_COMPAT_ENV, "").lower() in ("1", "true", "yes")
-
-
 def _sfn_local_task_names() -> None:
     """`aws-sdk:` Task events as AWS names them, or as Step Functions Local does (the switch).
 
     AWS: resourceType `aws-sdk:<service>`, resource `<action>` (moto's naming too); Step
     Functions Local: resourceType `aws-sdk`, resource `<service>:<action>`, which suites written
-    for the image assert on.
+    for the image assert on. The setting is read at each event (a test can switch it).
     """
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
         state_task_service_aws_sdk as module,
     )
+
+    from local_aws.config import sfn_local_compat
 
     cls = module.StateTaskServiceAwsSdk
     if getattr(cls._get_sfn_resource, "_local_aws", False):

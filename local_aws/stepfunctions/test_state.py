@@ -27,7 +27,7 @@ import json
 import uuid
 from typing import Any
 
-from local_aws.errors import ApiError
+from local_aws.core.errors import ApiError
 from local_aws.stepfunctions import mock_validation, patches
 
 INSPECTION_LEVELS = ("INFO", "DEBUG", "TRACE")

@@ -200,9 +200,7 @@ def test_lambda_and_sqs_integration_results_carry_sdk_metadata(
 def test_aws_sdk_tasks_are_named_as_aws_or_step_functions_local_does(
     create_machine, sfn, monkeypatch, compat, resource_type, resource
 ):
-    from local_aws.stepfunctions.patches import SFN_LOCAL_COMPAT_ENV
-
-    monkeypatch.setenv(SFN_LOCAL_COMPAT_ENV, compat)
+    monkeypatch.setenv("LOCAL_AWS_SFN_LOCAL_COMPAT", compat)  # the documented switch
     task = {
         "Type": "Task",
         "Resource": "arn:aws:states:::aws-sdk:cloudwatch:putMetricData",
