@@ -10,6 +10,8 @@ before it starts a LocalAWS. Nothing else in local_aws reads LOCAL_AWS_* or rest
     LOCAL_AWS_REDELIVERY_DELAY          seconds before a failed pipe batch is visible again
                                         (`aws`: the queue's VisibilityTimeout, as on AWS)
     LOCAL_AWS_PIPE_CONCURRENCY          batches a pipe emulator runs in parallel
+    LOCAL_AWS_SFN_LOCAL_COMPAT          1: name aws-sdk Task events as Step Functions Local does
+                                        (default: as AWS does; docs/stepfunctions.md)
 """
 
 from __future__ import annotations
@@ -56,3 +58,7 @@ def redelivery_delay() -> str | None:
 def pipe_concurrency() -> int | None:
     value = _env("LOCAL_AWS_PIPE_CONCURRENCY")
     return int(value) if value else None
+
+
+def sfn_local_compat() -> bool:
+    return (_env("LOCAL_AWS_SFN_LOCAL_COMPAT") or "").lower() in ("1", "true", "yes")

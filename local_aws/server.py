@@ -66,9 +66,9 @@ class LocalAWS:
         self.xray: xray.LocalXRay | None = None  # once started
         # As Step Functions Local does (docs/testing.md, "Mocked test cases").
         if os.environ.get("SFN_MOCK_CONFIG"):
-            from local_aws import sfn_mock_config
+            from local_aws.stepfunctions import mock_config
 
-            sfn_mock_config.install(self)
+            mock_config.install(self)
         self._server = None
         self._thread: threading.Thread | None = None
 
@@ -145,8 +145,17 @@ class LocalAWS:
         except (FunctionNotFound, ValueError):
             return None
         self.api_calls.count("lambda", "Invoke")
+        headers = {
+            "content-type": "application/json",
+            "x-amzn-requestid": result.request_id,
+            "x-amz-executed-version": "$LATEST",
+        }
         response: dict[str, Any] = {
-            "ResponseMetadata": {"HTTPStatusCode": result.status_code},
+            "ResponseMetadata": {
+                "HTTPStatusCode": result.status_code,
+                "RequestId": result.request_id,
+                "HTTPHeaders": headers,
+            },
             "StatusCode": result.status_code,
             "ExecutedVersion": "$LATEST",
             "Payload": io.BytesIO(result.payload),

@@ -5,7 +5,8 @@ Before moto sees a request, the gateway handles:
 - `/_local_aws/...` control endpoints (health, faults, invocations, api-calls, functions);
 - fault injection (any service/operation, in that service's wire protocol);
 - Lambda `Invoke` (run by the local Lambda runtime in warm worker processes);
-- Step Functions `StartSyncExecution` (which moto does not route) and `StartExecution`.
+- Step Functions `StartSyncExecution` (which moto does not route), `StartExecution` and
+  `TestState` (local_aws/stepfunctions/).
 Everything else goes to moto's `DomainDispatcherApplication` untouched.
 """
 
@@ -23,9 +24,10 @@ from local_aws.awslambda.runtime import FunctionNotFound
 from local_aws.core.errors import ApiError, Response, api_error_response
 from local_aws.core.requests import TARGET_PREFIXES, RequestInfo, identify_request
 from local_aws.faults import fault_response
+from local_aws.stepfunctions import StepFunctionsFront
 
 _INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<function>[^/]+)/invocations/?$")
-_SFN_TARGETS = {"AWSStepFunctions.StartSyncExecution", "AWSStepFunctions.StartExecution"}
+_SFN_TARGETS = {f"AWSStepFunctions.{op}" for op in StepFunctionsFront.OPERATIONS}
 _JSON_10 = "application/x-amz-json-1.0"
 
 
@@ -122,7 +124,11 @@ class Gateway:
             )
         except FunctionNotFound as exc:
             name = str(exc.args[0])
-            arn = f"arn:aws:lambda:{self.aws.region}:{self.aws.account_id}:function:{name}"
+            # Lambda names the version it looked for: unqualified means $LATEST
+            qualifier = "" if ":" in name else ":$LATEST"
+            arn = (
+                f"arn:aws:lambda:{self.aws.region}:{self.aws.account_id}:function:{name}{qualifier}"
+            )
             raise ApiError("ResourceNotFoundException", f"Function not found: {arn}", 404) from exc
         except ValueError as exc:
             raise ApiError(
@@ -148,11 +154,7 @@ class Gateway:
             params = json.loads(body or b"{}")
         except ValueError as exc:
             raise ApiError("SerializationException", str(exc)) from exc
-        front = self.aws.stepfunctions
-        if target.endswith(".StartSyncExecution"):
-            data = front.start_sync_execution(params)
-        else:
-            data = front.start_execution(params)
+        data = self.aws.stepfunctions.handle(target.rpartition(".")[2], params)
         return _json_response(200, data, _JSON_10)
 
     # -- control plane ------------------------------------------------------------------------

@@ -7,9 +7,9 @@
 - Step Functions with tracing records a segment per execution
   (`AWS::StepFunctions::StateMachine`) with a subsegment per state; the Lambdas a Task invokes are
   children of that state's subsegment. Locally the execution's segment id is the `Parent` of the
-  trace header its Lambda invocations get (local_aws/stepfunctions.py); the segment is written
-  when the execution terminates, from its history, and each Lambda segment is then re-parented
-  under the Task state it ran in.
+  trace header its Lambda invocations get (local_aws/stepfunctions/executions.py); the segment is
+  written when the execution terminates, from its history, and each Lambda segment is then
+  re-parented under the Task state it ran in.
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+import uuid
 from pathlib import Path
 
 import pytest
@@ -32,3 +34,35 @@ def faults(stack):
     """The fault injector, emptied after the test."""
     yield stack.faults
     stack.faults.clear()
+
+
+# -- Step Functions (tests/local_aws/stepfunctions) ------------------------------------------
+
+ROLE = "arn:aws:iam::123456789012:role/local"
+
+
+@pytest.fixture(scope="session")
+def function_arn(stack):
+    """`function_arn(name)` -> the ARN of a function registered on the session's LocalAWS."""
+    return lambda name: f"arn:aws:lambda:{stack.region}:{stack.account_id}:function:{name}"
+
+
+@pytest.fixture(scope="session")
+def sfn(stack):
+    return stack.client("stepfunctions")
+
+
+@pytest.fixture(scope="session")
+def create_machine(sfn):
+    """`create_machine(definition, kind="EXPRESS", **kwargs)` -> the new state machine's ARN."""
+
+    def create(definition: dict, kind: str = "EXPRESS", **kwargs) -> str:
+        return sfn.create_state_machine(
+            name=kwargs.pop("name", f"sm-{uuid.uuid4().hex[:8]}"),
+            definition=json.dumps(definition),
+            roleArn=ROLE,
+            type=kind,
+            **kwargs,
+        )["stateMachineArn"]
+
+    return create

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from local_aws.sfn_mock_config import ASL_PATH, DEFAULT_PATH, MockConfig, load
+from local_aws.stepfunctions.mock_config import ASL_PATH, DEFAULT_PATH, MockConfig, load
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # scenarios.py, real_lambdas.py

@@ -23,7 +23,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from local_aws.sfn_mock_config import STATE_MACHINE_NAME, MockConfig, pipeline_definition
+from local_aws.stepfunctions.mock_config import STATE_MACHINE_NAME, MockConfig, pipeline_definition
 
 REPO = Path(__file__).resolve().parents[2]
 EVENTS = REPO / "events" / "pipe"

@@ -2,7 +2,7 @@
 are an API; Retry counts), with the scenario table, and with the real Lambdas (no drift).
 
 The file is what Step Functions Local reads in Docker (docker-compose.yml) and what the local stack
-reads in `make test` (local_aws.sfn_mock_config); these checks keep it honest for both.
+reads in `make test` (local_aws.stepfunctions.mock_config); these checks keep it honest for both.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import yaml
 from real_lambdas import REPRODUCTIONS, RealLambdas, record_of
 from scenarios import SCENARIOS, Scenario
 
-from local_aws import sfn_mock_config
-from local_aws.sfn_mock_config import (
+from local_aws.stepfunctions import mock_config as sfn_mock_config
+from local_aws.stepfunctions.mock_config import (
     DEFAULT_PATH,
     STATE_MACHINE_NAME,
     MockConfigError,

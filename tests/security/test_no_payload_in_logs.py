@@ -167,7 +167,7 @@ def test_dlq_messages_carry_the_reason_attributes(scenario):
         assert attrs["reason"]["StringValue"] in ("InvalidMessage", "PayloadMismatch")
         assert attrs["reason_detail"]["StringValue"]
         assert attrs["source_message_id"]["StringValue"] == outcome.message.sqs_message_id
-        assert ":execution:" in attrs["execution_id"]["StringValue"]
+        assert ":express:" in attrs["execution_id"]["StringValue"]  # an Express execution ARN
         # The reason says what is wrong without quoting the values.
         assert not [v for v in values if v in attrs["reason_detail"]["StringValue"]]
         assert outcome.dlq_message["Body"] == outcome.message.body

@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "mock_config"))
 
 from scenarios import SCENARIOS, check, ensure_state_machine, run
 
-from local_aws.sfn_mock_config import load
+from local_aws.stepfunctions.mock_config import load
 
 ENDPOINT = os.environ.get("SFN_LOCAL_ENDPOINT", "http://localhost:8083")
 REGION = "us-east-1"  # Step Functions Local's defaults (docker-compose.yml sets them too)

@@ -28,8 +28,9 @@ from typing import Any
 from moto.stepfunctions.parser.api import ExecutionStatus, StateMachineType
 from moto.stepfunctions.parser.backend.execution import Execution, SyncExecution
 
-from local_aws import moto_patches
 from local_aws.core.errors import ApiError
+from local_aws.stepfunctions import patches
+from local_aws.stepfunctions.test_state import test_state
 from local_aws.xray.trace_header import child_header, new_root_header
 
 LOG = logging.getLogger("local_aws.stepfunctions")
@@ -166,6 +167,18 @@ class _Tracked:
             return program
 
         worker._get_evaluation_entrypoint = entrypoint
+        environment = worker._get_evaluation_environment
+
+        def aws_context():
+            # The context object as AWS fills it: StartTime as a string in AWS's form (moto
+            # puts a datetime, which no output can serialise) and RedriveCount (never redriven).
+            env = environment()
+            execution = env.states.context_object.context_object_data["Execution"]
+            execution["StartTime"] = patches.aws_timestamp(execution["StartTime"])
+            execution.setdefault("RedriveCount", 0)
+            return env
+
+        worker._get_evaluation_environment = aws_context
         logic = worker._execution_logic
 
         def run() -> None:
@@ -220,7 +233,10 @@ def call_moto(function, *args):
 
 
 class StepFunctionsFront:
-    """StartSyncExecution / StartExecution on moto's Step Functions interpreter backend."""
+    """StartSyncExecution / StartExecution / TestState on moto's Step Functions interpreter."""
+
+    # The operations answered here (the gateway routes them); the rest is moto's.
+    OPERATIONS = ("StartExecution", "StartSyncExecution", "TestState")
 
     def __init__(self, account_id: str, region: str):
         self.account_id = account_id
@@ -282,9 +298,11 @@ class StepFunctionsFront:
             {id(state_machine.executions): [], id(state_machine.backend): state_machine.backend},
         )
         cls = TrackedSyncExecution if sync else TrackedExecution
-        exec_arn = (
-            f"arn:aws:states:{self.region}:{self.account_id}:execution:{state_machine.name}:{name}"
-        )
+        prefix = f"arn:aws:states:{self.region}:{self.account_id}"
+        if state_machine.type == "EXPRESS":  # AWS: ...:express:<machine>:<name>:<execution id>
+            exec_arn = f"{prefix}:express:{state_machine.name}:{name}:{uuid.uuid4()}"
+        else:
+            exec_arn = f"{prefix}:execution:{state_machine.name}:{name}"
         execution = cls(
             name=name,
             sm_type=StateMachineType(state_machine.type),
@@ -300,16 +318,24 @@ class StepFunctionsFront:
             activity_store={},
         )
         execution.done = threading.Event()
+        execution.trace_header_sent = bool(params.get("traceHeader"))
         execution.listeners = list(self.execution_listeners)
         # X-Ray: the execution's own segment id; its Lambda invocations join its trace as
         # children of that segment (Root of the trace header, Parent = the segment).
         segment_id = execution.xray_segment_id = secrets.token_hex(8)
-        moto_patches.register_execution_trace(
+        patches.register_execution_trace(
             execution.exec_arn, child_header(execution.trace_header, segment_id)
         )
         execution.mock_test_case = mock_test_case
         state_machine.executions.append(execution)
         return execution
+
+    def handle(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        if operation == "TestState":
+            return test_state(params, self.account_id, self.region)
+        if operation == "StartSyncExecution":
+            return self.start_sync_execution(params)
+        return self.start_execution(params)
 
     def start_execution(self, params: dict[str, Any]) -> dict[str, Any]:
         execution = self._start(params, sync=False)
@@ -349,16 +375,17 @@ class StepFunctionsFront:
             "status": sync_status,
             "input": json.dumps(execution.input_data, separators=(",", ":")),
             "inputDetails": {"included": True},
-            "traceHeader": execution.trace_header,
+            "outputDetails": {"included": True},
             # Express: billed in 64 MB steps and 100 ms steps
             "billingDetails": {
                 "billedMemoryUsedInMB": 64,
                 "billedDurationInMilliseconds": max(100, math.ceil(duration_ms / 100) * 100),
             },
         }
+        if getattr(execution, "trace_header_sent", False):  # AWS echoes only a sent header
+            response["traceHeader"] = execution.trace_header
         if sync_status == "SUCCEEDED":
             response["output"] = json.dumps(execution.output, separators=(",", ":"))
-            response["outputDetails"] = {"included": True}
         if execution.error is not None:
             response["error"] = execution.error
         if execution.cause is not None:

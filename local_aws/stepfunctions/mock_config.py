@@ -28,8 +28,8 @@ State machines are looked up by exact name, as in Step Functions Local. One loca
 machine deployed from the template gets a CloudFormation-shaped name (`PipelineStateMachine-
 <SUFFIX>`); when no entry has its exact name, the entry named `PipelineStateMachine` serves it.
 
-    python -m local_aws.sfn_mock_config check [PATH]     # validate the file against the ASL
-    python -m local_aws.sfn_mock_config definition       # the ASL with substitutions filled in
+    python -m local_aws.stepfunctions.mock_config check [PATH]  # validate the file against the ASL
+    python -m local_aws.stepfunctions.mock_config definition    # the ASL, substitutions filled in
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ from moto.stepfunctions.parser.mocking.mock_config import (
 )
 
 ENV_VAR = "SFN_MOCK_CONFIG"
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DEFAULT_PATH = REPO / "statemachine" / "test" / "MockConfigFile.json"
 ASL_PATH = REPO / "statemachine" / "pipeline.asl.json"
 STATE_MACHINE_NAME = "PipelineStateMachine"
@@ -345,7 +345,7 @@ def pipeline_definition(
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m local_aws.sfn_mock_config")
+    parser = argparse.ArgumentParser(prog="python -m local_aws.stepfunctions.mock_config")
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("check", help="validate a mock configuration against the ASL")
     check.add_argument("path", nargs="?", help=f"default: ${ENV_VAR} or {DEFAULT_PATH}")
