@@ -15,10 +15,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from local_aws.deploy import DEFAULT_TEMPLATE, DeployedStack, Log, deploy
+from local_aws.cloudformation.deploy import DEFAULT_TEMPLATE, DeployedStack, Log, deploy
+from local_aws.cloudformation.template import DEFAULT_STACK_NAME
 from local_aws.message_outcomes import StackObserver
 from local_aws.pipe import BatchResult, PipeEmulator, PipeOptions
-from local_aws.template import DEFAULT_STACK_NAME
 
 
 def pipe_options_from_env(**overrides: Any) -> PipeOptions:

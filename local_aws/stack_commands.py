@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from local_aws.deploy import DEFAULT_TEMPLATE
+from local_aws.cloudformation.deploy import DEFAULT_TEMPLATE
+from local_aws.cloudformation.template import DEFAULT_STACK_NAME
 from local_aws.pipe import BatchResult
-from local_aws.template import DEFAULT_STACK_NAME
 
 
 def _configure_common(parser: argparse.ArgumentParser) -> None:

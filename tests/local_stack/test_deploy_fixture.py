@@ -1,4 +1,4 @@
-"""local_aws.deploy on a small fixture template, read back through the AWS APIs."""
+"""local_aws.cloudformation.deploy on a small fixture template, read back through the AWS APIs."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from local_aws.deploy import deploy
+from local_aws.cloudformation.deploy import deploy
 
 FIXTURE = Path(__file__).parent / "fixtures" / "template.yaml"
 

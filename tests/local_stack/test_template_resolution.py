@@ -1,10 +1,10 @@
-"""local_aws.template: parameters, conditions, Globals, intrinsics, order and names."""
+"""local_aws.cloudformation.template: parameters, conditions, Globals, intrinsics, names."""
 
 from pathlib import Path
 
 import pytest
 
-from local_aws.template import NotYetCreated, Template, TemplateError, merge_globals
+from local_aws.cloudformation.template import NotYetCreated, Template, TemplateError, merge_globals
 
 FIXTURE = Path(__file__).parent / "fixtures" / "template.yaml"
 

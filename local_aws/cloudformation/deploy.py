@@ -24,8 +24,7 @@ import yaml
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from local_aws.pipe import PipeDefinition
-from local_aws.template import (
+from local_aws.cloudformation.template import (
     DEFAULT_ACCOUNT_ID,
     DEFAULT_REGION,
     DEFAULT_STACK_NAME,
@@ -33,8 +32,9 @@ from local_aws.template import (
     TemplateError,
     iter_substitutions,
 )
+from local_aws.pipe import PipeDefinition
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TEMPLATE = REPO_ROOT / "template.yaml"
 
 Log = Callable[[str], None]
