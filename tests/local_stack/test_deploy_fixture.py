@@ -114,12 +114,31 @@ def test_pipe_definition_and_skipped_resources(fixture_stack, local_stack):
     described = local_stack.client("pipes").describe_pipe(Name=stack.ref("MessagesPipe"))
     assert described["SourceParameters"]["SqsQueueParameters"]["BatchSize"] == 1
     assert stack.skipped == {
-        "AWS::IAM::Role": ["MessagesPipeRole"],
         "AWS::SNS::Topic": ["AlarmTopic"],
         "AWS::CloudWatch::Alarm": ["DeadLetterQueueDepthAlarm"],
     }
     skip_lines = [n for n in notices if n.startswith("skipped")]
-    assert len(skip_lines) == 3  # one line per skipped type
+    assert len(skip_lines) == 2  # one line per skipped type
+
+
+def test_roles_exist_in_iam_with_the_translators_policies(fixture_stack, local_stack):
+    stack, _ = fixture_stack
+    iam = local_stack.client("iam")
+    name = stack.ref("EchoFunctionRole")
+    assert name.startswith("fixture-stack-EchoFunctionRole-")
+    role = iam.get_role(RoleName=name)["Role"]
+    assert role["Arn"] == stack.get_att("EchoFunctionRole", "Arn")
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+        "Service": ["lambda.amazonaws.com"]
+    }
+    attached = iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
+    assert [p["PolicyName"] for p in attached] == ["AWSLambdaBasicExecutionRole"]
+    [inline] = iam.list_role_policies(RoleName=name)["PolicyNames"]
+    document = iam.get_role_policy(RoleName=name, PolicyName=inline)["PolicyDocument"]
+    [statement] = document["Statement"]
+    assert statement["Resource"][0] == stack.get_att("MessagesTable", "Arn")
+    pipe_role = stack.ref("MessagesPipeRole")
+    assert iam.list_role_policies(RoleName=pipe_role)["PolicyNames"] == ["pipe"]
 
 
 def test_outputs_resolve_joins_selects_and_subs(fixture_stack):
