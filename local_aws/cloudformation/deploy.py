@@ -27,6 +27,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from local_aws.cloudformation import sam
+from local_aws.cloudformation.stack_record import DeployedStackRecord, StackResource, register_stack
 from local_aws.cloudformation.template import (
     DEFAULT_ACCOUNT_ID,
     DEFAULT_REGION,
@@ -473,6 +474,23 @@ def deploy(
     )
     deployer = _Deployer(local, template, log or (lambda _msg: None))
     deployer.run()
+    outputs = template.outputs()
+    register_stack(
+        DeployedStackRecord(
+            stack_id=template.stack_id,
+            name=stack_name,
+            template_body=template.path.read_text(),
+            template_dict=template.source_body,
+            parameters=template.parameters,
+            outputs=outputs,
+            resources=[
+                StackResource(lid, _text(state.ref), state.type)
+                for lid, state in template.created.items()
+            ],
+            account_id=template.account_id,
+            region_name=template.region,
+        )
+    )
     return DeployedStack(
         stack_name=stack_name,
         region=template.region,
@@ -480,7 +498,7 @@ def deploy(
         endpoint_url=local.endpoint_url,
         template=template,
         parameters=dict(template.parameters),
-        outputs=template.outputs(),
+        outputs=outputs,
         physical_ids={lid: s.ref for lid, s in template.created.items()},
         attributes={lid: dict(s.attributes) for lid, s in template.created.items()},
         functions=deployer.functions,
