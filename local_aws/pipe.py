@@ -46,6 +46,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from local_aws.iam import credentials as iam_credentials
+
 # The record attributes DESIGN §3 lists, in the order AWS shows them, plus AWSTraceHeader when set.
 RECORD_ATTRIBUTES = (
     "ApproximateReceiveCount",
@@ -223,12 +225,17 @@ class PipeEmulator:
         self.options = options or PipeOptions()
         self.counters = PipeCounters()
         session = boto3.session.Session()
-        common = {
-            "endpoint_url": endpoint_url,
-            "region_name": definition.region,
-            "aws_access_key_id": "local",
-            "aws_secret_access_key": "local",
-        }
+        common = {"endpoint_url": endpoint_url, "region_name": definition.region}
+        # The emulator's own lookups and shortcuts (the queue URL, the local redelivery delay)
+        # are not Pipes calls on AWS: they keep full access. Reading the queue and starting the
+        # workflow use the pipe role, as Pipes does.
+        local_sqs = session.client("sqs", **common, **iam_credentials.FULL_ACCESS)
+        common.update(
+            iam_credentials.client_args(
+                endpoint_url, definition.region, definition.role_arn, f"pipe-{definition.name}"
+            )
+        )
+        self._local_sqs = local_sqs
         self._sqs = session.client(
             "sqs",
             config=Config(
@@ -251,7 +258,7 @@ class PipeEmulator:
             **common,
         )
         _, _, _, _, account, queue_name = definition.source_arn.split(":", 5)
-        self.queue_url = self._sqs.get_queue_url(
+        self.queue_url = local_sqs.get_queue_url(
             QueueName=queue_name, QueueOwnerAWSAccountId=account
         )["QueueUrl"]
         self._cond = threading.Condition()
@@ -494,7 +501,7 @@ class PipeEmulator:
         for start in range(0, len(messages), 10):
             chunk = messages[start : start + 10]
             # Entries for messages the workflow already deleted fail individually: fine.
-            self._sqs.change_message_visibility_batch(
+            self._local_sqs.change_message_visibility_batch(
                 QueueUrl=self.queue_url,
                 Entries=[
                     {

@@ -41,6 +41,7 @@ from local_aws.faults import (
     error_response,
     identify_request,
 )
+from local_aws.iam.enforcer import IamEnforcer
 from local_aws.lambda_runtime import FunctionNotFound, LambdaRuntime
 from local_aws.stepfunctions import StepFunctionsFront
 
@@ -116,6 +117,9 @@ class _Front:
             body = _read_body(environ)
             info = identify_request(environ, body)
         self.aws.api_calls.count(info.service, info.operation)
+        denied = self.aws.iam.check(environ, info, _read_body)  # role credentials: IAM first
+        if denied is not None:
+            return self._send(start_response, denied)
 
         faults = self.aws.faults
         if invoke is None and target not in _SFN_TARGETS and not faults.active:
@@ -322,6 +326,9 @@ class LocalAWS:
             max_workers_per_function=max_workers_per_function,
         )
         self.stepfunctions = StepFunctionsFront(account_id, region)
+        self.iam = IamEnforcer(account_id, region)
+        if self.iam.enabled:  # each principal calls with its own role's credentials
+            self.lambdas.role_credentials = self._role_environment
         self.api_calls = ApiCallCounter()
         # Extra WSGI apps served on this endpoint (see mount()): exact paths, and prefixes.
         self._mounts: dict[str, Any] = {}
@@ -377,6 +384,8 @@ class LocalAWS:
         os.environ["MOTO_PORT"] = str(self.port)
         moto_patches.set_endpoint(self.endpoint_url)
         moto_patches.set_lambda_invoker(self._invoke_in_process)
+        if self.iam.enabled:
+            moto_patches.set_role_credentials(self._role_client_args)
         # Local X-Ray (daemon, segments, X-Ray API) and the web console at /_local_aws/console/.
         from local_aws import console, xray
 
@@ -388,7 +397,15 @@ class LocalAWS:
         self._thread.start()
         return self
 
-    def _invoke_in_process(self, params: dict[str, Any], trace_header: str | None):
+    def _role_environment(self, role_arn: str, session_name: str) -> dict[str, str] | None:
+        from local_aws.iam.credentials import assume_role
+
+        session = assume_role(self.endpoint_url, self.region, role_arn, session_name)
+        return session.as_environment() if session is not None else None
+
+    def _invoke_in_process(
+        self, params: dict[str, Any], trace_header: str | None, role_arn: str | None = None
+    ):
         """The Step Functions interpreter's Lambda Invoke without the HTTP round trip.
 
         Same runtime call and API-call count as the HTTP path (`_Front._invoke`); returns None,
@@ -400,6 +417,9 @@ class LocalAWS:
             return None
         if params.get("InvocationType", "RequestResponse") != "RequestResponse":
             return None
+        path = f"/2015-03-31/functions/{params.get('FunctionName', '')}/invocations"
+        if not self.iam.allows(role_arn, "lambda", "Invoke", params, path):
+            return None  # the HTTP path answers with Lambda's AccessDeniedException
         try:
             result = self.lambdas.invoke(
                 str(params.get("FunctionName", "")),
@@ -423,8 +443,16 @@ class LocalAWS:
             response["LogResult"] = result.log_tail
         return response
 
+    def _role_client_args(self, role_arn: str) -> dict[str, str] | None:
+        from local_aws.iam.credentials import assume_role
+
+        # Step Functions' own session name for a state machine's role is not documented.
+        session = assume_role(self.endpoint_url, self.region, role_arn, "StepFunctions")
+        return session.as_client_args() if session is not None else None
+
     def stop(self) -> None:
         moto_patches.set_lambda_invoker(None)
+        moto_patches.set_role_credentials(None)
         server, self._server = self._server, None
         if server is not None:
             server.shutdown()

@@ -36,6 +36,7 @@ from local_aws.cloudformation.template import (
     TemplateError,
     iter_substitutions,
 )
+from local_aws.iam import trust
 from local_aws.iam.managed import register_aws_managed_policy
 from local_aws.pipe import PipeDefinition
 
@@ -126,7 +127,7 @@ class _Deployer:
             else:
                 try:
                     handler(logical_id)
-                except (ClientError, TemplateError, OSError) as exc:
+                except (ClientError, TemplateError, OSError, trust.RoleNotAssumable) as exc:
                     raise TemplateError(f"creating {rtype} {logical_id}: {exc}") from exc
         for rtype, ids in self.skipped.items():
             self.log(f"skipped (no local effect) {rtype}: {', '.join(ids)}")
@@ -269,6 +270,12 @@ class _Deployer:
             f"{len(props.get('ManagedPolicyArns', []))} managed policies)"
         )
 
+    def _require_assumable(self, role_arn: str, service: str, **details: Any) -> None:
+        role = self.client("iam").get_role(RoleName=str(role_arn).split("/")[-1])["Role"]
+        trust.require_assumable(
+            role, service, region=self.t.region, account_id=self.t.account_id, **details
+        )
+
     # ------------------------------------------------------------------ Lambda
 
     def layer(self, lid: str) -> None:
@@ -307,6 +314,7 @@ class _Deployer:
             # LoggingConfig.LogGroup: where the function's logs go instead of /aws/lambda/<name>
             "log_group": (props.get("LoggingConfig") or {}).get("LogGroup"),
         }
+        self._require_assumable(props["Role"], "lambda.amazonaws.com")
         spec = function_spec_cls(**_accepted_fields(function_spec_cls, candidates))
         self.local.lambdas.register(spec)
         self.functions[lid] = spec
@@ -352,6 +360,7 @@ class _Deployer:
         tracing = props.get("TracingConfiguration")
         if tracing:
             kwargs["tracingConfiguration"] = _camel_keys(tracing)
+        self._require_assumable(props["RoleArn"], "states.amazonaws.com")
         sfn = self.client("stepfunctions")
         arn = sfn.create_state_machine(**_as_api_input(sfn, "CreateStateMachine", kwargs))[
             "stateMachineArn"
@@ -383,6 +392,9 @@ class _Deployer:
         props = self.t.properties(lid)
         name = props.get("Name") or self.t.physical_name(lid)
         arn = self.t.arn("pipes", f"pipe/{name}")
+        self._require_assumable(
+            props["RoleArn"], "pipes.amazonaws.com", source_arn=arn, identifier=name
+        )
         definition = PipeDefinition.from_properties(name, arn, props, region=self.t.region)
         self.pipes[lid] = definition
         registered = "kept for the pipe emulator"
