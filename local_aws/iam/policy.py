@@ -86,7 +86,7 @@ def _statements(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [statements] if isinstance(statements, Mapping) else list(statements)
 
 
-def _as_list(value: Any) -> list[Any]:
+def as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
@@ -94,14 +94,14 @@ def _as_list(value: Any) -> list[Any]:
 
 def _applies(statement: Mapping[str, Any], action: str, resource: str, context) -> bool:
     if "NotAction" in statement:
-        if any(matches(p, action, ignore_case=True) for p in _as_list(statement["NotAction"])):
+        if any(matches(p, action, ignore_case=True) for p in as_list(statement["NotAction"])):
             return False
-    elif not any(matches(p, action, ignore_case=True) for p in _as_list(statement.get("Action"))):
+    elif not any(matches(p, action, ignore_case=True) for p in as_list(statement.get("Action"))):
         return False
     if "NotResource" in statement:
-        if any(matches(p, resource) for p in _as_list(statement["NotResource"])):
+        if any(matches(p, resource) for p in as_list(statement["NotResource"])):
             return False
-    elif not any(matches(p, resource) for p in _as_list(statement.get("Resource"))):
+    elif not any(matches(p, resource) for p in as_list(statement.get("Resource"))):
         return False
     return conditions_hold(statement.get("Condition") or {}, context)
 
@@ -174,10 +174,10 @@ class UnsupportedCondition(ValueError):
 
 def conditions_hold(condition: Mapping[str, Any], context: Mapping[str, Sequence[str]]) -> bool:
     """Every operator block and every key in it must hold (AND); values of a key are OR-ed."""
-    lowered = {k.lower(): [str(v) for v in _as_list(vals)] for k, vals in context.items()}
+    lowered = {k.lower(): [str(v) for v in as_list(vals)] for k, vals in context.items()}
     for operator, keys in condition.items():
         for key, expected in keys.items():
-            if not _condition_holds(operator, _as_list(expected), lowered.get(key.lower())):
+            if not _condition_holds(operator, as_list(expected), lowered.get(key.lower())):
                 return False
     return True
 

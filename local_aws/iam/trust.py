@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from local_aws.iam.policy import conditions_hold, matches
+from local_aws.iam.policy import as_list, conditions_hold, matches
 
 _ASSUME = "sts:AssumeRole"
 # service principal -> (API service name in the message, handler error code, message)
@@ -61,9 +61,9 @@ def can_assume(
     statements = trust_policy.get("Statement", [])
     for statement in [statements] if isinstance(statements, Mapping) else statements:
         actions = statement.get("Action", [])
-        if not any(matches(a, _ASSUME, ignore_case=True) for a in _listed(actions)):
+        if not any(matches(a, _ASSUME, ignore_case=True) for a in as_list(actions)):
             continue
-        services = _listed((statement.get("Principal") or {}).get("Service"))
+        services = as_list((statement.get("Principal") or {}).get("Service"))
         if not principals & set(services) and statement.get("Principal") != "*":
             continue
         if not conditions_hold(statement.get("Condition") or {}, context):
@@ -104,9 +104,3 @@ def require_assumable(
         f"invalid from the request due to : {service_principal} cannot assume role "
         f'{role["Arn"]}" (HandlerErrorCode: NotStabilized)'
     )
-
-
-def _listed(value: Any) -> list[str]:
-    if value is None:
-        return []
-    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
