@@ -6,7 +6,7 @@ dependency order with boto3 against the local endpoint (queues with their redriv
 table with TTL/PITR, log groups with retention, IAM roles with their policies, the state machine
 with its substitutions applied); layer versions and functions are registered with the local
 Lambda runtime (code folders from the packaged Code/Content locations); the pipe's resolved
-properties are kept for the pipe emulator (`local_aws.pipe`). Resource types that do not change
+properties are kept for the pipe emulator (`local_aws.pipes`). Resource types that do not change
 behaviour locally (alarms, dashboards, SNS, X-Ray groups, ...) are not created: their Ref/GetAtt
 values are synthesized so references to them still resolve, and they are listed in one notice
 line per type.
@@ -21,11 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
 import yaml
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from local_aws import clients
 from local_aws.cloudformation import sam
 from local_aws.cloudformation.stack_record import DeployedStackRecord, StackResource, register_stack
 from local_aws.cloudformation.template import (
@@ -38,7 +37,7 @@ from local_aws.cloudformation.template import (
 )
 from local_aws.iam import trust
 from local_aws.iam.managed import register_aws_managed_policy
-from local_aws.pipe import PipeDefinition
+from local_aws.pipes.emulator import PipeDefinition
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TEMPLATE = REPO_ROOT / "template.yaml"
@@ -51,13 +50,12 @@ def make_client(service: str, endpoint_url: str, region: str = DEFAULT_REGION, *
 
     Pass inject_host_prefix=False for Step Functions' StartSyncExecution, whose `sync-` host
     prefix would otherwise turn 127.0.0.1 into sync-127.0.0.1."""
-    return boto3.session.Session().client(
+    return clients.client(
         service,
-        endpoint_url=endpoint_url,
-        region_name=region,
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-        config=Config(retries={"max_attempts": 3, "mode": "standard"}, **config),
+        endpoint_url,
+        region=region,
+        retries={"max_attempts": 3, "mode": "standard"},
+        **config,
     )
 
 
@@ -523,7 +521,7 @@ def deploy(
 
 
 def _runtime_types():
-    from local_aws.lambda_runtime import FunctionSpec, LayerSpec
+    from local_aws.awslambda.runtime import FunctionSpec, LayerSpec
 
     return FunctionSpec, LayerSpec
 

@@ -13,10 +13,10 @@ import os
 import threading
 from dataclasses import dataclass
 
-import boto3
+from local_aws import clients
 
 # Any other credentials (the user's CLI, boto3 in tests and tools) have full access.
-FULL_ACCESS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
+FULL_ACCESS = clients.LOCAL_CREDENTIALS
 
 
 def enabled() -> bool:
@@ -77,9 +77,7 @@ def assume_role(
         cached = _cache.get(key)
     if cached is not None:
         return cached
-    sts = boto3.session.Session().client(
-        "sts", endpoint_url=endpoint_url, region_name=region, **FULL_ACCESS
-    )
+    sts = clients.client("sts", endpoint_url, region=region)
     issued = sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name[:64])["Credentials"]
     credentials = RoleCredentials(
         issued["AccessKeyId"], issued["SecretAccessKey"], issued["SessionToken"]

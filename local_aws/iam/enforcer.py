@@ -5,7 +5,7 @@ user's CLI, boto3 in tests and tools) return None at once and keep full access. 
 session it finds the role (moto's STS knows which session a key belongs to), reads the role's
 inline and attached policies from moto's IAM, evaluates the request (`requests.describe` ->
 `policy.evaluate`) and answers a denial with the service's own AccessDenied error in its own
-wire protocol (`faults.error_response`, the one serializer of AWS errors), so boto3 raises the
+wire protocol (`core.errors`, the one serializer of AWS errors), so boto3 raises the
 ClientError it raises on AWS. Allowed requests are counted per statement for the
 least-privilege report (`usage`).
 
@@ -23,7 +23,8 @@ from collections import Counter
 from functools import lru_cache
 from typing import Any
 
-from local_aws.faults import FaultRule, RequestInfo, error_response
+from local_aws.core.errors import ApiError, Response, api_error_response
+from local_aws.core.requests import RequestInfo
 from local_aws.iam import credentials, policy, task_errors
 from local_aws.iam.requests import (
     UNAUTHORISED_OPERATIONS,
@@ -42,8 +43,6 @@ _DENIED = {
     "xray": ("AccessDeniedException", 403),
 }
 _DEFAULT_DENIED = ("AccessDeniedException", 400)  # DynamoDB, Step Functions, Logs (awsJson)
-
-Response = tuple[int, list[tuple[str, str]], bytes]
 
 
 @lru_cache(maxsize=1024)
@@ -96,8 +95,7 @@ class IamEnforcer:
             return None
         code, status = _DENIED.get(info.service, _DEFAULT_DENIED)
         message = denial_message(session.arn, request, decision, info.service)
-        rule = FaultRule(service=info.service, error_code=code, message=message, http_status=status)
-        return error_response(rule, info)
+        return api_error_response(ApiError(code, message, status), info)
 
     # -- sessions and decisions ------------------------------------------------------------
     def session(self, access_key_id: str) -> RoleSession | None:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from local_aws.awslambda.runtime import FunctionSpec
 from local_aws.iam.trust import trust_policy
-from local_aws.lambda_runtime import FunctionSpec
 
 FUNCTIONS = Path(__file__).resolve().parents[1] / "functions"
 

@@ -156,7 +156,7 @@ def test_get_caller_identity_needs_no_permission(local_stack, role_session):
 
 
 def test_the_switch_turns_enforcement_off(monkeypatch):
-    from local_aws.faults import RequestInfo
+    from local_aws.core.requests import RequestInfo
     from local_aws.iam.enforcer import IamEnforcer
 
     monkeypatch.setenv("LOCAL_AWS_IAM", "off")
