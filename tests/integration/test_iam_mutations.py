@@ -70,10 +70,19 @@ def expected_kind(scenario: str) -> str:
     return "stored" if scenario == "valid" else "quarantined"
 
 
+def cold_start(local_stack, pipeline, role_arn: str | None = None) -> None:
+    """Fresh (cold) environments for the functions (of one role): warm ones keep what their
+    init fetched (the Delete function caches its queue URL), which a new deployment has not."""
+    for spec in pipeline.deployed.functions.values():
+        if role_arn is None or spec.role == role_arn:
+            local_stack.lambdas.register(spec)
+
+
 @pytest.fixture(scope="module")
-def baseline(local_stack, observer, new_body, group_name):
+def baseline(local_stack, pipeline, observer, new_body, group_name):
     """With the template's policies: {scenario: {(role, action) its calls used}}."""
     used: dict[str, set[tuple[str, str]]] = {}
+    cold_start(local_stack, pipeline)
     for scenario in SCENARIOS:
         before = dict(local_stack.iam.usage)
         sent = observer.send(new_body(BODY[scenario]), group_name(scenario))
@@ -136,12 +145,7 @@ def test_each_granted_action_is_needed(
         iam.put_role_policy(RoleName=role, PolicyName=policy, PolicyDocument=json.dumps(mutated))
     else:  # IAM refuses a policy without statements: the policy goes
         iam.delete_role_policy(RoleName=role, PolicyName=policy)
-    # Cold environments for the role's functions: warm ones keep what init fetched (the Delete
-    # function caches its queue URL), which a fresh deployment does not have.
-    role_arn = pipeline.deployed.get_att(role_id, "Arn")
-    for spec in pipeline.deployed.functions.values():
-        if spec.role == role_arn:
-            local_stack.lambdas.register(spec)
+    cold_start(local_stack, pipeline, pipeline.deployed.get_att(role_id, "Arn"))
     try:
         sent = observer.send(new_body(BODY[scenario]), group_name(scenario))
         deadline = time.monotonic() + 45
