@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt | sha256sum | cut -c1-12)
 
-.PHONY: help install lint lock build test test-unit test-integration validate run up deploy bench chaos test-sfn-local clean console-deps browser-deps test-console
+.PHONY: help install lint lock build test test-unit test-integration validate run up deploy bench chaos test-sfn-local clean console-deps browser-deps test-console iam-report verify-deployed
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -111,6 +111,14 @@ test-sfn-local: $(STAMP) ## Mock-config test cases on Step Functions Local in Do
 		$(PY) -m pytest tests/sfn_local || status=$$?; \
 	$(DOCKER_COMPOSE) down; \
 	exit $$status
+
+# make verify-deployed STACK=<name> [CLEANUP=1]; AWS_ENDPOINT_URL=http://127.0.0.1:4577 for `make up`
+verify-deployed: $(STAMP) ## Acceptance run on a deployed stack (STACK=<name>; CLEANUP=1 removes its marked messages)
+	@test -n "$(STACK)" || { echo "usage: make verify-deployed STACK=<stack name> [CLEANUP=1]" >&2; exit 2; }
+	$(PY) tools/verify_deployed.py --stack $(STACK) $(if $(CLEANUP),--cleanup)
+
+iam-report: $(STAMP) ## Integration tests under IAM enforcement, then each role's grants x calls (artifacts/iam/)
+	$(PY) -m pytest tests/integration -q --ignore=tests/integration/test_console_browser.py
 
 test-unit: $(STAMP) ## Unit tests of the four Lambdas only
 	$(PY) -m pytest tests/unit

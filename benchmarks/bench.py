@@ -791,6 +791,13 @@ def print_report(report: dict[str, Any], out=sys.stdout) -> None:
     w(f"  (pipeline: {p['peak_rss_mb']['processes']} processes: stack "
       f"{p['peak_rss_mb']['stack_process']} MB + workers {p['peak_rss_mb']['lambda_workers']} MB;"
       " baseline column: its workers only, in the same stack process)\n")  # fmt: skip
+    iam = report.get("iam") or {}
+    w(
+        f"IAM enforcement ({'on' if iam.get('enabled') else 'off: LOCAL_AWS_IAM=off'}): "
+        f"{fmt(iam.get('checks_per_message'))} checks/message, "
+        f"{fmt(iam.get('cpu_ms_per_message'))} ms stack CPU/message "
+        f"({fmt(iam.get('cpu_us_per_check'))} us/check)\n"
+    )
     ratio = report.get("overhead_ratio") or {}
     w(
         f"orchestration overhead: {fmt(ratio.get('wall_time_per_message'))}x wall time per message"
@@ -844,6 +851,19 @@ def print_report(report: dict[str, Any], out=sys.stdout) -> None:
     w(f"\nJSON report: {report['output']}\n")
 
 
+def iam_overhead(enforcer: Any, checks: int, cpu_s: float, messages: int) -> dict[str, Any]:
+    """What IAM enforcement (on unless LOCAL_AWS_IAM=off) cost the pipeline run: decisions made
+    and the stack threads' CPU time spent making them (decoding the request, evaluating)."""
+    checks = enforcer.checks - checks
+    cpu_ms = (enforcer.check_cpu_s - cpu_s) * 1000
+    return {
+        "enabled": enforcer.enabled,
+        "checks_per_message": rnd(checks / messages, 2) if messages else None,
+        "cpu_ms_per_message": rnd(cpu_ms / messages, 3) if messages else None,
+        "cpu_us_per_check": rnd(cpu_ms * 1000 / checks, 1) if checks else None,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", "--messages", type=int, default=1000)
@@ -881,7 +901,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     prices = json.loads(PRICES_FILE.read_text())
     with LocalAWS(port=0) as aws:
+        checks, cpu_s = aws.iam.checks, aws.iam.check_cpu_s
         report["pipeline"] = run_pipeline(aws, args, log)
+        report["iam"] = iam_overhead(aws.iam, checks, cpu_s, report["pipeline"]["succeeded"])
         if not args.no_baseline:
             report["baseline"] = run_baseline(aws, args, log)
     report["machine_end"] = machine()

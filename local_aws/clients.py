@@ -9,6 +9,7 @@ not retry, because the pipe's retry is the redelivery.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import boto3
@@ -26,6 +27,7 @@ def client(
     region: str | None = None,
     session: boto3.session.Session | None = None,
     config: Config | None = None,
+    credentials: Mapping[str, str] | None = None,
     **config_options: Any,
 ) -> Any:
     """A boto3 client for `service` on `endpoint_url` (default: config.endpoint_url()).
@@ -35,6 +37,8 @@ def client(
     thread-safe, clients are).
     """
     merged = Config(**{"inject_host_prefix": False, **config_options})
+    # `credentials`: boto3 credential arguments of a role session (local_aws.iam.credentials);
+    # by default the dummy pair, which has full access.
     if config is not None:
         merged = merged.merge(config)
     return (session or boto3.session.Session()).client(
@@ -42,5 +46,5 @@ def client(
         endpoint_url=endpoint_url or settings.endpoint_url(),
         region_name=region or settings.DEFAULT_REGION,
         config=merged,
-        **LOCAL_CREDENTIALS,
+        **(credentials or LOCAL_CREDENTIALS),
     )

@@ -15,6 +15,7 @@ from local_aws.stepfunctions.patches import (  # noqa: F401  (LocalAWS wires the
     register_execution_trace,
     set_endpoint,
     set_lambda_invoker,
+    set_role_credentials,
 )
 
 

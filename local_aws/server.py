@@ -26,6 +26,7 @@ from local_aws.awslambda.runtime import FunctionNotFound, LambdaRuntime
 from local_aws.core.gateway import ApiCallCounter, Gateway
 from local_aws.core.http_handler import QuietHandler, VerboseHandler
 from local_aws.faults import FaultInjector
+from local_aws.iam.enforcer import IamEnforcer
 from local_aws.stepfunctions import StepFunctionsFront
 
 
@@ -59,6 +60,9 @@ class LocalAWS:
             max_workers_per_function=max_workers_per_function,
         )
         self.stepfunctions = StepFunctionsFront(account_id, region)
+        self.iam = IamEnforcer(account_id, region)
+        if self.iam.enabled:  # each principal calls with its own role's credentials
+            self.lambdas.role_credentials = self._role_environment
         self.api_calls = ApiCallCounter()
         # Extra WSGI apps served on this endpoint (see mount()): exact paths, and prefixes.
         self._mounts: dict[str, Any] = {}
@@ -114,6 +118,8 @@ class LocalAWS:
         os.environ["MOTO_PORT"] = str(self.port)
         moto_patches.set_endpoint(self.endpoint_url)
         moto_patches.set_lambda_invoker(self._invoke_in_process)
+        if self.iam.enabled:
+            moto_patches.set_role_credentials(self._role_client_args)
         # Local X-Ray: daemon, the segments AWS services record, X-Ray API.
         self.xray = xray.attach(self)
         self._thread = threading.Thread(
@@ -122,7 +128,22 @@ class LocalAWS:
         self._thread.start()
         return self
 
-    def _invoke_in_process(self, params: dict[str, Any], trace_header: str | None):
+    def _role_environment(self, role_arn: str, session_name: str) -> dict[str, str] | None:
+        from local_aws.iam.credentials import assume_role
+
+        session = assume_role(self.endpoint_url, self.region, role_arn, session_name)
+        return session.as_environment() if session is not None else None
+
+    def _role_client_args(self, role_arn: str) -> dict[str, str] | None:
+        from local_aws.iam.credentials import assume_role
+
+        # Step Functions' own session name for a state machine's role is not documented.
+        session = assume_role(self.endpoint_url, self.region, role_arn, "StepFunctions")
+        return session.as_client_args() if session is not None else None
+
+    def _invoke_in_process(
+        self, params: dict[str, Any], trace_header: str | None, role_arn: str | None = None
+    ):
         """The Step Functions interpreter's Lambda Invoke without the HTTP round trip.
 
         Same runtime call and API-call count as the HTTP path (`Gateway._invoke`); returns None,
@@ -134,6 +155,9 @@ class LocalAWS:
             return None
         if params.get("InvocationType", "RequestResponse") != "RequestResponse":
             return None
+        path = f"/2015-03-31/functions/{params.get('FunctionName', '')}/invocations"
+        if not self.iam.allows(role_arn, "lambda", "Invoke", params, path):
+            return None  # the HTTP path answers with Lambda's AccessDeniedException
         try:
             result = self.lambdas.invoke(
                 str(params.get("FunctionName", "")),
@@ -168,6 +192,7 @@ class LocalAWS:
 
     def stop(self) -> None:
         moto_patches.set_lambda_invoker(None)
+        moto_patches.set_role_credentials(None)
         server, self._server = self._server, None
         if server is not None:
             server.shutdown()

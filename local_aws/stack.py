@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from local_aws import config as settings
-from local_aws.deploy import DEFAULT_TEMPLATE, DeployedStack, Log, deploy
+from local_aws.cloudformation.deploy import DEFAULT_TEMPLATE, DeployedStack, Log, deploy
+from local_aws.cloudformation.template import DEFAULT_STACK_NAME
 from local_aws.pipes.emulator import BatchResult, PipeEmulator, PipeOptions
-from local_aws.template import DEFAULT_STACK_NAME
 
 
 def pipe_options_from_env(**overrides: Any) -> PipeOptions:

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from local_aws import config as settings
-from local_aws.deploy import DEFAULT_TEMPLATE
+from local_aws.cloudformation.deploy import DEFAULT_TEMPLATE
+from local_aws.cloudformation.template import DEFAULT_STACK_NAME
 from local_aws.pipes.emulator import BatchResult
-from local_aws.template import DEFAULT_STACK_NAME
 from pipeline_tools import console
 
 
@@ -149,6 +149,8 @@ Inspect each message's run (states, inputs/outputs, errors, metrics, logs, X-Ray
 
 AWS CLI (any credentials work; paste in this folder):
   export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION={stack.region}
+  {aws} cloudformation describe-stacks --stack-name {q(stack.stack_name)} \
+      --query 'Stacks[0].Outputs'
   {aws} sqs send-message --queue-url {q(queue)} \\
       --message-group-id payer-1 --message-deduplication-id "$(date +%s%N)" \\
       --message-body file://events/bodies/valid_transaction.json
@@ -160,6 +162,7 @@ AWS CLI (any credentials work; paste in this folder):
   {aws} cloudwatch get-metric-statistics --namespace {q(namespace)} --metric-name MessagesSaved \\
       --statistics Sum --period 60 --start-time $(date -u -d '-1 hour' +%FT%TZ) \\
       --end-time $(date -u -d '+1 hour' +%FT%TZ)
+  AWS_ENDPOINT_URL={endpoint} make verify-deployed STACK={q(stack.stack_name)} CLEANUP=1
   {python} -m local_aws faults --endpoint {endpoint} add --service dynamodb \\
       --operation PutItem --error InternalServerError --count 3    # then: faults list | clear
 

@@ -500,7 +500,13 @@ def main(argv: list[str] | None = None) -> int:
             outage_every_s=args.outage_every,
             log=lambda line: print(line, flush=True),
         )
+        iam = aws.iam
+        iam_line = (
+            f"IAM {'enforced' if iam.enabled else 'off (LOCAL_AWS_IAM=off)'}: {iam.checks} "
+            f"role-signed requests checked, {sum(iam.denied.values())} denied"
+        )
     print(format_report(report))
+    print(iam_line)
     print(f"\n{'OK' if report.ok else 'FAILED'}: wall time {time.monotonic() - started:.0f} s")
     return 0 if report.ok else 1
 

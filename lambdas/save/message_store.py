@@ -8,7 +8,11 @@ stored the id between our CheckIdempotency and this put (the race the predecesso
 save error). ReturnValuesOnConditionCheckFailure=ALL_OLD returns the winner's item in the same
 call, which tells a true duplicate (same body_sha256: DuplicateMessage, counted in
 DuplicateMessages) from a conflict (other body: PayloadMismatch, quarantined by the workflow).
-Every other failure raises DynamoDBSaveError, so the batch fails and is redelivered.
+There is no read-back: DynamoDB always returns the item it compared against, and the function's
+role grants dynamodb:PutItem only (a GetItem would be denied). A ConditionalCheckFailed without
+the item (an endpoint that ignores the parameter) is a DynamoDBSaveError, so the attempt is
+retried and CheckIdempotency reads the item on the next run. Every other failure raises
+DynamoDBSaveError, so the batch fails and is redelivered.
 """
 
 from __future__ import annotations
@@ -64,19 +68,9 @@ def serialize(item: Mapping[str, Any]) -> dict[str, Any]:
     return {key: _SERIALIZER.serialize(value) for key, value in item.items()}
 
 
-def _winner_sha256(
-    err: ClientError, dynamodb: Any, table_name: str, message_id: str
-) -> tuple[bool, str | None]:
-    """(an item exists, its body_sha256) for the item that won the conditional put."""
+def _winner_sha256(err: ClientError) -> tuple[bool, str | None]:
+    """(the failed put returned the winning item, its body_sha256)."""
     old = err.response.get("Item")
-    if old is None:
-        # An endpoint that ignores ReturnValuesOnConditionCheckFailure: read it instead.
-        old = dynamodb.get_item(
-            TableName=table_name,
-            Key={"message_id": {"S": message_id}},
-            ConsistentRead=True,
-            ProjectionExpression="message_id, body_sha256",
-        ).get("Item")
     if old is None:
         return False, None
     return True, old.get("body_sha256", {}).get("S")
@@ -132,14 +126,12 @@ def save(
         return {"outcome": "saved", "message_id": message_id}
 
     # Lost the race: decide between a duplicate and a conflict.
-    try:
-        exists, stored = _winner_sha256(lost_to, dynamodb, table_name, message_id)
-    except (ClientError, BotoCoreError) as err:
-        text = aws_clients.describe("GetItem after ConditionalCheckFailed", err)
-        log.error("dynamodb_save", {**details, "error": text})
-        raise DynamoDBSaveError(text) from err
+    exists, stored = _winner_sha256(lost_to)
     if not exists:
-        text = "PutItem condition failed but no item is stored (deleted meanwhile?); retry"
+        text = (
+            "PutItem condition failed but the response carries no item "
+            "(ReturnValuesOnConditionCheckFailure ignored?); retry"
+        )
         log.error("dynamodb_save", {**details, "error": text})
         raise DynamoDBSaveError(text)
     if stored is None or stored == body_sha256:

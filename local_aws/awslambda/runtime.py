@@ -63,6 +63,7 @@ class FunctionSpec:
     timeout_s: float = 3.0
     layers: list[LayerSpec] = field(default_factory=list)
     runtime: str = "python3.12"
+    role: str | None = None  # the execution role's ARN (its credentials go to the workers)
 
 
 @dataclass
@@ -342,9 +343,7 @@ class RegisteredFunction:
                 "AWS_ENDPOINT_URL": runtime.endpoint_url(),
                 "AWS_REGION": runtime.region,
                 "AWS_DEFAULT_REGION": runtime.region,
-                "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
-                "AWS_SECRET_ACCESS_KEY": "local-aws-secret",
-                "AWS_SESSION_TOKEN": "local-aws-session-token",
+                **self._credentials(),
                 "AWS_LAMBDA_FUNCTION_NAME": spec.name,
                 "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
                 "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
@@ -359,6 +358,18 @@ class RegisteredFunction:
             }
         )
         return env
+
+    def _credentials(self) -> dict[str, str]:
+        provider = self.runtime.role_credentials
+        role = self.spec.role
+        role_environment = provider(role, self.spec.name) if provider and role else None
+        if role_environment is not None:
+            return role_environment
+        return {
+            "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
+            "AWS_SECRET_ACCESS_KEY": "local-aws-secret",
+            "AWS_SESSION_TOKEN": "local-aws-session-token",
+        }
 
     def start_worker(self) -> tuple[WorkerProcess, float, dict | None]:
         """Start and initialise a worker: (worker, init ms, init error or None)."""
@@ -422,6 +433,9 @@ class LambdaRuntime:
         )
         self.sink = CloudWatchSink(account_id, region)
         self.extra_env: dict[str, str] = {}
+        # (role ARN, function name) -> the role session's AWS_* variables, as Lambda injects
+        # them (None for a role IAM does not know); unset: full-access credentials for all.
+        self.role_credentials: Callable[[str, str], dict[str, str] | None] | None = None
         self.invocations: list[InvocationRecord] = []
         # Called after each invocation with (record, the caller's X-Amzn-Trace-Id or None),
         # e.g. by local X-Ray to record the function's segments. Must not raise.
@@ -457,19 +471,12 @@ class LambdaRuntime:
             from moto.awslambda.models import lambda_backends
             from moto.iam.models import iam_backends
 
+            from local_aws.iam.trust import trust_policy
+
             iam = iam_backends[self.account_id]["aws"]
             role = "local-aws-lambda"
             if role not in {r.name for r in iam.roles.values()}:
-                trust = {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "lambda.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
+                trust = trust_policy("lambda.amazonaws.com")
                 iam.create_role(role, json.dumps(trust), "/", None, "local_aws", [], None)
             backend = lambda_backends[self.account_id][self.region]
             with contextlib.suppress(Exception):
@@ -478,7 +485,7 @@ class LambdaRuntime:
                 {
                     "FunctionName": spec.name,
                     "Runtime": spec.runtime,
-                    "Role": f"arn:aws:iam::{self.account_id}:role/{role}",
+                    "Role": spec.role or f"arn:aws:iam::{self.account_id}:role/{role}",
                     "Handler": spec.handler,
                     "Code": {"ZipFile": _PLACEHOLDER_ZIP},
                     "Timeout": math.ceil(spec.timeout_s),

@@ -3,6 +3,7 @@
 Before moto sees a request, the gateway handles:
 - apps mounted with `LocalAWS.mount()` (e.g. the X-Ray API, local_aws/xray/api.py);
 - `/_local_aws/...` control endpoints (health, faults, invocations, api-calls, functions);
+- IAM: a request signed with a role's credentials is authorised first (local_aws/iam/);
 - fault injection (any service/operation, in that service's wire protocol);
 - Lambda `Invoke` (run by the local Lambda runtime in warm worker processes);
 - Step Functions `StartSyncExecution` (which moto does not route), `StartExecution` and
@@ -70,6 +71,9 @@ class Gateway:
             body = _read_body(environ)
             info = identify_request(environ, body)
         self.aws.api_calls.count(info.service, info.operation)
+        denied = self.aws.iam.check(environ, info, _read_body)  # role credentials: IAM first
+        if denied is not None:
+            return self._send(start_response, denied)
 
         faults = self.aws.faults
         if invoke is None and target not in _SFN_TARGETS and not faults.active:

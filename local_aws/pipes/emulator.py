@@ -46,6 +46,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from local_aws import clients
+from local_aws.iam import credentials as iam_credentials
 
 # The attributes of an SQS record as Pipes and Lambda deliver them, in the order AWS shows them
 # (docs/contract.md), plus AWSTraceHeader when set.
@@ -226,11 +227,21 @@ class PipeEmulator:
         self.options = options or PipeOptions()
         self.counters = PipeCounters()
         session = boto3.session.Session()
+        # The emulator's own lookups and shortcuts (the queue URL, the local redelivery delay)
+        # are not Pipes calls on AWS: they keep full access. Reading the queue and starting the
+        # workflow use the pipe role, as Pipes does.
+        role = iam_credentials.client_args(
+            endpoint_url, definition.region, definition.role_arn, f"pipe-{definition.name}"
+        )
+        self._local_sqs = clients.client(
+            "sqs", endpoint_url, region=definition.region, session=session
+        )
         self._sqs = clients.client(
             "sqs",
             endpoint_url,
             region=definition.region,
             session=session,
+            credentials=role,
             retries={"max_attempts": 3, "mode": "standard"},
             read_timeout=30,
             max_pool_connections=self.options.max_concurrency + 2,
@@ -242,12 +253,13 @@ class PipeEmulator:
             endpoint_url,
             region=definition.region,
             session=session,
+            credentials=role,
             retries={"total_max_attempts": 1, "mode": "standard"},
             read_timeout=SYNC_INVOCATION_LIMIT_S + 30,
             max_pool_connections=self.options.max_concurrency + 2,
         )
         _, _, _, _, account, queue_name = definition.source_arn.split(":", 5)
-        self.queue_url = self._sqs.get_queue_url(
+        self.queue_url = self._local_sqs.get_queue_url(
             QueueName=queue_name, QueueOwnerAWSAccountId=account
         )["QueueUrl"]
         self._cond = threading.Condition()
@@ -490,7 +502,7 @@ class PipeEmulator:
         for start in range(0, len(messages), 10):
             chunk = messages[start : start + 10]
             # Entries for messages the workflow already deleted fail individually: fine.
-            self._sqs.change_message_visibility_batch(
+            self._local_sqs.change_message_visibility_batch(
                 QueueUrl=self.queue_url,
                 Entries=[
                     {

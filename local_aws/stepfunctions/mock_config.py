@@ -331,7 +331,7 @@ def pipeline_definition(
             values[name] = f"https://sqs.{region}.amazonaws.com/{account_id}/{queue}.fifo"
         elif name == "MetricsNamespace":
             # The template's own default, not a second copy of it.
-            from local_aws.template import Template
+            from local_aws.cloudformation.template import Template
 
             values[name] = str(Template(REPO / "template.yaml").parameters[name])
         else:

@@ -19,7 +19,7 @@ from moto.core.config import default_user_config
 _applied = False
 _lock = threading.Lock()
 _endpoint_url: str | None = None
-_clients: dict[tuple[str, str], Any] = {}
+_clients: dict[tuple[str, str, str | None], Any] = {}
 _session: boto3.session.Session | None = None
 _moto_boto_client_for: Any = None  # the function `_boto_client_for` replaces (for its test)
 
@@ -48,9 +48,22 @@ _lambda_invoker: Any = None
 
 
 def set_lambda_invoker(invoker: Any) -> None:
-    """`invoker(params, trace_header)` -> an Invoke response dict, or None (use HTTP)."""
+    """`invoker(params, trace_header, role_arn)` -> an Invoke response dict, or None (use HTTP)."""
     global _lambda_invoker
     _lambda_invoker = invoker
+
+
+# Set by LocalAWS when IAM is enforced: role ARN -> boto3 credential arguments of a session of it.
+_role_credentials: Any = None
+
+
+def set_role_credentials(provider: Any) -> None:
+    """`provider(role_arn)` -> client credential kwargs (None for a role IAM does not know);
+    no provider: the interpreter's fixed keys."""
+    global _role_credentials
+    with _lock:
+        _role_credentials = provider
+        _clients.clear()
 
 
 # The ResponseMetadata of the last call the interpreter's Lambda or SQS client made in this thread
@@ -88,8 +101,9 @@ class _InProcessLambdaClient:
     fault injection sees every call. Every other method is the real client's.
     """
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, role_arn: str | None) -> None:
         self._client = client
+        self._role_arn = role_arn
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._client, name)
@@ -98,7 +112,7 @@ class _InProcessLambdaClient:
         invoker = _lambda_invoker
         response = None
         if invoker is not None:
-            response = invoker(params, getattr(_task_trace, "header", None))
+            response = invoker(params, getattr(_task_trace, "header", None), self._role_arn)
         if response is None:
             response = self._client.invoke(**params)
         _last_response.metadata = response.get("ResponseMetadata")
@@ -142,11 +156,14 @@ def _boto_client_for(region: str, service: str, state_credentials: Any = None) -
 
     Why: the original builds a brand-new boto3 client for every Task state (tens of milliseconds
     of model loading each, several times per message) and derives the endpoint from the global
-    MOTO_PORT. Clients are thread-safe, so one cached client per (region, service) pointed at our
-    endpoint is equivalent and much faster. Same config as the original: no retries (the ASL's
-    Retry decides), no client-side validation, effectively no read timeout.
+    MOTO_PORT. Clients are thread-safe, so one cached client per (region, service, role) pointed
+    at our endpoint is equivalent and much faster. Same config as the original: no retries (the
+    ASL's Retry decides), no client-side validation, effectively no read timeout. With IAM
+    enforced the client signs with a session of the state machine's role
+    (`state_credentials.role_arn`), as Step Functions' integrations do; the original ignores it.
     """
-    key = (region, service)
+    role_arn = getattr(state_credentials, "role_arn", None) if _role_credentials else None
+    key = (region, service, role_arn)
     client = _clients.get(key)
     if client is not None:
         return client
@@ -160,12 +177,12 @@ def _boto_client_for(region: str, service: str, state_credentials: Any = None) -
 
             if _session is None:
                 _session = boto3.session.Session()
+            role_keys = _role_credentials(role_arn) if role_arn else None
             client = _session.client(
                 service_name=service,
                 region_name=region,
                 endpoint_url=_endpoint_url,
-                aws_access_key_id="ak",
-                aws_secret_access_key="sk",
+                **(role_keys or {"aws_access_key_id": "ak", "aws_secret_access_key": "sk"}),
                 config=Config(
                     parameter_validation=False,
                     retries={"max_attempts": 0, "total_max_attempts": 1},
@@ -177,7 +194,7 @@ def _boto_client_for(region: str, service: str, state_credentials: Any = None) -
             )
             if service == "lambda":
                 client.meta.events.register("before-sign.lambda.Invoke", _add_trace_header)
-                client = _InProcessLambdaClient(client)
+                client = _InProcessLambdaClient(client, role_arn if role_keys else None)
             elif service == "sqs":
                 client = _MetadataKeepingClient(client)
             _clients[key] = client

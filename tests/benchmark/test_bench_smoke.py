@@ -71,6 +71,13 @@ def test_bench_reports_every_figure(tmp_path):
     assert "PutMetricData" not in counters["api_calls"].get("cloudwatch", {})  # EMF only
     assert baseline["counters"]["api_calls"]["cloudwatch"]["PutMetricData"] == 24
 
+    # IAM is enforced by default: every message's role-signed calls are authorised (4 Lambda
+    # invokes, GetItem, PutItem, DeleteMessage, the pipe's StartSyncExecution and delete, ...)
+    assert report["iam"]["enabled"] is True
+    assert report["iam"]["checks_per_message"] >= 9
+    assert report["iam"]["cpu_ms_per_message"] > 0
+    assert "IAM enforcement (on)" in done.stdout
+
     costs = report["cost_per_1m_messages_usd"]
     assert set(costs) == {"pipeline_ALL", "pipeline_ERROR", "baseline"}
     assert costs["pipeline_ALL"]["total_usd"] > costs["pipeline_ERROR"]["total_usd"] > 0

@@ -31,6 +31,9 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.integration)
 
 
+_deployed: list[tuple[object, StackRunner]] = []  # (LocalAWS, runner) for the IAM report
+
+
 @pytest.fixture(scope="session")
 def pipeline(local_stack):
     """template.yaml deployed once per session (default parameters), its pipe running."""
@@ -39,8 +42,26 @@ def pipeline(local_stack):
         stack_name="sqs-fifo-pipeline",
         pipe_options=PipeOptions(redelivery_delay_s=REDELIVERY_DELAY_S),
     ).start()
+    _deployed.append((local_stack, runner))
     yield runner
     runner.stop()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The least-privilege report of the stack's roles over everything the suite ran."""
+    if not _deployed:
+        return
+    from local_aws.iam.report import render
+
+    aws, runner = _deployed[0]
+    stack = runner.deployed
+    roles = [stack.ref(lid) for lid in stack.logical_ids("AWS::IAM::Role")]
+    text = render(aws.iam, roles)
+    out = ROOT / "artifacts" / "iam" / "least-privilege.txt"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text + "\n")
+    terminalreporter.write_sep("-", f"IAM least-privilege report ({out.relative_to(ROOT)})")
+    terminalreporter.write_line(text)
 
 
 @pytest.fixture(scope="session")
@@ -72,7 +93,7 @@ def _body(name: str, message_id: str | None = None, **payload_changes) -> str:
     return json.dumps(data)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def new_body():
     """new_body(name, message_id=None, **payload_changes): a body from events/bodies with a
     fresh message_id (the session shares one table), optionally with payload fields changed."""

@@ -1,4 +1,4 @@
-"""local_aws.deploy on a small fixture template, read back through the AWS APIs."""
+"""local_aws.cloudformation.deploy on a small fixture template, read back through the AWS APIs."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from local_aws.deploy import deploy
+from local_aws.cloudformation.deploy import deploy
 
 FIXTURE = Path(__file__).parent / "fixtures" / "template.yaml"
 
@@ -114,15 +114,74 @@ def test_pipe_definition_and_skipped_resources(fixture_stack, local_stack):
     described = local_stack.client("pipes").describe_pipe(Name=stack.ref("MessagesPipe"))
     assert described["SourceParameters"]["SqsQueueParameters"]["BatchSize"] == 1
     assert stack.skipped == {
-        "AWS::IAM::Role": ["MessagesPipeRole"],
         "AWS::SNS::Topic": ["AlarmTopic"],
         "AWS::CloudWatch::Alarm": ["DeadLetterQueueDepthAlarm"],
     }
     skip_lines = [n for n in notices if n.startswith("skipped")]
-    assert len(skip_lines) == 3  # one line per skipped type
+    assert len(skip_lines) == 2  # one line per skipped type
+
+
+def test_roles_exist_in_iam_with_the_translators_policies(fixture_stack, local_stack):
+    stack, _ = fixture_stack
+    iam = local_stack.client("iam")
+    name = stack.ref("EchoFunctionRole")
+    assert name.startswith("fixture-stack-EchoFunctionRole-")
+    role = iam.get_role(RoleName=name)["Role"]
+    assert role["Arn"] == stack.get_att("EchoFunctionRole", "Arn")
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+        "Service": ["lambda.amazonaws.com"]
+    }
+    attached = iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
+    assert [p["PolicyName"] for p in attached] == ["AWSLambdaBasicExecutionRole"]
+    [inline] = iam.list_role_policies(RoleName=name)["PolicyNames"]
+    document = iam.get_role_policy(RoleName=name, PolicyName=inline)["PolicyDocument"]
+    [statement] = document["Statement"]
+    assert statement["Resource"][0] == stack.get_att("MessagesTable", "Arn")
+    pipe_role = stack.ref("MessagesPipeRole")
+    assert iam.list_role_policies(RoleName=pipe_role)["PolicyNames"] == ["pipe"]
 
 
 def test_outputs_resolve_joins_selects_and_subs(fixture_stack):
     stack, _ = fixture_stack
     assert stack.outputs["Joined"] == "b|us-east-1-${Literal}"
     assert stack.outputs["PipeName"] == stack.ref("MessagesPipe")
+
+
+def test_cloudformation_api_describes_the_deployed_stack(fixture_stack, local_stack):
+    stack, _ = fixture_stack
+    cfn = local_stack.client("cloudformation")
+    [described] = cfn.describe_stacks(StackName="fixture-stack")["Stacks"]
+    assert described["StackStatus"] == "CREATE_COMPLETE"
+    assert described["StackId"] == stack.template.stack_id
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in described["Outputs"]}
+    assert outputs["QueueUrl"] == stack.outputs["QueueUrl"]
+    assert outputs["StateMachineArn"] == stack.outputs["StateMachineArn"]
+    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in described["Parameters"]}
+    assert parameters["IdempotencyTtlDays"] == "7" and parameters["LogLevel"] == "ALL"
+
+    summaries = cfn.list_stack_resources(StackName="fixture-stack")["StackResourceSummaries"]
+    by_id = {s["LogicalResourceId"]: s for s in summaries}
+    assert by_id["EchoFunction"]["PhysicalResourceId"] == stack.ref("EchoFunction")
+    assert by_id["EchoFunction"]["ResourceType"] == "AWS::Lambda::Function"
+    assert by_id["EchoFunctionRole"]["ResourceType"] == "AWS::IAM::Role"
+    assert by_id["MessagesQueue"]["PhysicalResourceId"] == stack.outputs["QueueUrl"]
+    assert {s["ResourceStatus"] for s in summaries} == {"CREATE_COMPLETE"}
+
+    detail = cfn.describe_stack_resource(
+        StackName="fixture-stack", LogicalResourceId="MessagesTable"
+    )
+    assert detail["StackResourceDetail"]["PhysicalResourceId"] == stack.outputs["TableName"]
+    resources = cfn.describe_stack_resources(StackName="fixture-stack")["StackResources"]
+    assert len(resources) == len(summaries)
+
+    body = cfn.get_template(StackName="fixture-stack")["TemplateBody"]
+    assert "Transform: AWS::Serverless-2016-10-31" in body  # the Original stage, as AWS
+
+
+def test_describe_stacks_on_an_unknown_stack_is_cloudformations_validation_error(local_stack):
+    cfn = local_stack.client("cloudformation")
+    with pytest.raises(cfn.exceptions.ClientError) as caught:
+        cfn.describe_stacks(StackName="no-such-stack")
+    error = caught.value.response["Error"]
+    assert error["Code"] == "ValidationError"
+    assert error["Message"] == "Stack with id no-such-stack does not exist"

@@ -1,13 +1,15 @@
 """Deploy template.yaml onto a running LocalAWS, the way `sam deploy` would create it in AWS.
 
-Resources are created in dependency order with boto3 against the local endpoint (queues with
-their redrive policy, the table with TTL/PITR, log groups with retention, the state machine with
-its substitutions applied); the layer and the functions are registered with the local Lambda
-runtime (code folders from CodeUri/ContentUri, environment from Globals + function); the pipe's
-resolved properties are kept for the pipe emulator (`local_aws.pipes`). Resource types that do
-not change behaviour locally (IAM, alarms, dashboards, SNS, X-Ray groups, ...) are not created:
-their Ref/GetAtt values are synthesized so references to them still resolve, and they are listed
-in one notice line per type.
+The template is the one CloudFormation receives: SAM-transformed by aws-sam-translator (see
+`sam`), so every resource here is a plain CloudFormation type. Resources are created in
+dependency order with boto3 against the local endpoint (queues with their redrive policy, the
+table with TTL/PITR, log groups with retention, IAM roles with their policies, the state machine
+with its substitutions applied); layer versions and functions are registered with the local
+Lambda runtime (code folders from the packaged Code/Content locations); the pipe's resolved
+properties are kept for the pipe emulator (`local_aws.pipes`). Resource types that do not change
+behaviour locally (alarms, dashboards, SNS, X-Ray groups, ...) are not created: their Ref/GetAtt
+values are synthesized so references to them still resolve, and they are listed in one notice
+line per type.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ import yaml
 from botocore.exceptions import ClientError
 
 from local_aws import clients
-from local_aws.pipes.emulator import PipeDefinition
-from local_aws.template import (
+from local_aws.cloudformation import sam
+from local_aws.cloudformation.stack_record import DeployedStackRecord, StackResource, register_stack
+from local_aws.cloudformation.template import (
     DEFAULT_ACCOUNT_ID,
     DEFAULT_REGION,
     DEFAULT_STACK_NAME,
@@ -32,8 +35,11 @@ from local_aws.template import (
     TemplateError,
     iter_substitutions,
 )
+from local_aws.iam import trust
+from local_aws.iam.managed import register_aws_managed_policy
+from local_aws.pipes.emulator import PipeDefinition
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TEMPLATE = REPO_ROOT / "template.yaml"
 
 Log = Callable[[str], None]
@@ -105,9 +111,9 @@ class _Deployer:
             "AWS::SQS::Queue": self.queue,
             "AWS::DynamoDB::Table": self.table,
             "AWS::Logs::LogGroup": self.log_group,
-            "AWS::Serverless::LayerVersion": self.layer,
-            "AWS::Serverless::Function": self.function,
-            "AWS::Serverless::StateMachine": self.state_machine,
+            "AWS::IAM::Role": self.role,
+            "AWS::Lambda::LayerVersion": self.layer,
+            "AWS::Lambda::Function": self.function,
             "AWS::StepFunctions::StateMachine": self.state_machine,
             "AWS::Pipes::Pipe": self.pipe,
         }
@@ -119,7 +125,7 @@ class _Deployer:
             else:
                 try:
                     handler(logical_id)
-                except (ClientError, TemplateError, OSError) as exc:
+                except (ClientError, TemplateError, OSError, trust.RoleNotAssumable) as exc:
                     raise TemplateError(f"creating {rtype} {logical_id}: {exc}") from exc
         for rtype, ids in self.skipped.items():
             self.log(f"skipped (no local effect) {rtype}: {', '.join(ids)}")
@@ -232,23 +238,59 @@ class _Deployer:
         self.t.register(lid, name, {"Arn": arn})
         self.log(f"created log group {name}")
 
+    # ------------------------------------------------------------------ IAM
+
+    def role(self, lid: str) -> None:
+        """The role in the endpoint's IAM (moto), with its inline and managed policies."""
+        props = self.t.properties(lid)
+        name = props.get("RoleName") or self.t.physical_name(lid)
+        kwargs: dict[str, Any] = {
+            "RoleName": name,
+            "AssumeRolePolicyDocument": json.dumps(props["AssumeRolePolicyDocument"]),
+        }
+        for key in ("Path", "Description", "MaxSessionDuration", "PermissionsBoundary", "Tags"):
+            if key in props:
+                kwargs[key] = props[key]
+        iam = self.client("iam")
+        role = iam.create_role(**_as_api_input(iam, "CreateRole", kwargs))["Role"]
+        for policy in props.get("Policies", []):
+            iam.put_role_policy(
+                RoleName=name,
+                PolicyName=policy["PolicyName"],
+                PolicyDocument=json.dumps(_versioned(policy["PolicyDocument"])),
+            )
+        for arn in props.get("ManagedPolicyArns", []):
+            register_aws_managed_policy(arn, self.t.account_id)
+            iam.attach_role_policy(RoleName=name, PolicyArn=arn)
+        self.t.register(lid, name, {"Arn": role["Arn"], "RoleId": role["RoleId"]})
+        self.log(
+            f"created role {name} ({len(props.get('Policies', []))} inline, "
+            f"{len(props.get('ManagedPolicyArns', []))} managed policies)"
+        )
+
+    def _require_assumable(self, role_arn: str, service: str, **details: Any) -> None:
+        role = self.client("iam").get_role(RoleName=str(role_arn).split("/")[-1])["Role"]
+        trust.require_assumable(
+            role, service, region=self.t.region, account_id=self.t.account_id, **details
+        )
+
     # ------------------------------------------------------------------ Lambda
 
     def layer(self, lid: str) -> None:
         _, layer_spec_cls = _runtime_types()
         props = self.t.properties(lid)
-        name = props.get("LayerName") or lid  # SAM names a layer after its logical id
-        content_dir = self._local_dir(props.get("ContentUri"), lid, "ContentUri")
+        name = props.get("LayerName") or self.t.physical_name(lid)
+        content_dir = self._local_dir(props.get("Content"), lid, "Content")
         arn = self.t.arn("lambda", f"layer:{name}:1")
         self.layers_by_arn[arn] = layer_spec_cls(name=name, content_dir=content_dir)
-        self.t.register(lid, arn, {})
+        self.t.register(lid, arn, {"LayerVersionArn": arn})
         self.log(f"registered layer {name} from {content_dir.relative_to(self.t.base_dir)}")
 
     def function(self, lid: str) -> None:
         function_spec_cls, _ = _runtime_types()
         props = self.t.properties(lid)
         name = props.get("FunctionName") or self.t.physical_name(lid)
-        code_dir = self._local_dir(props.get("CodeUri"), lid, "CodeUri")
+        code_dir = self._local_dir(props.get("Code"), lid, "Code")
         variables = (props.get("Environment") or {}).get("Variables") or {}
         layers = []
         for layer_arn in props.get("Layers", []):
@@ -265,10 +307,12 @@ class _Deployer:
             "layers": layers,
             "runtime": props.get("Runtime"),
             "architectures": props.get("Architectures"),
-            "tracing": props.get("Tracing"),
+            "tracing": (props.get("TracingConfig") or {}).get("Mode"),
+            "role": props.get("Role"),
             # LoggingConfig.LogGroup: where the function's logs go instead of /aws/lambda/<name>
             "log_group": (props.get("LoggingConfig") or {}).get("LogGroup"),
         }
+        self._require_assumable(props["Role"], "lambda.amazonaws.com")
         spec = function_spec_cls(**_accepted_fields(function_spec_cls, candidates))
         self.local.lambdas.register(spec)
         self.functions[lid] = spec
@@ -278,10 +322,10 @@ class _Deployer:
             f"{candidates['memory_mb']} MB, {props.get('Timeout', 3)} s)"
         )
 
-    def _local_dir(self, uri: Any, lid: str, prop: str) -> Path:
-        if not isinstance(uri, str):
+    def _local_dir(self, location: Any, lid: str, prop: str) -> Path:
+        path = sam.local_artifact(location, self.t.base_dir)
+        if path is None:
             raise TemplateError(f"{lid}.{prop} must be a local folder for the local stack")
-        path = (self.t.base_dir / uri).resolve()
         if not path.is_dir():
             raise TemplateError(f"{lid}.{prop}: {path} is not a folder")
         return path
@@ -289,11 +333,9 @@ class _Deployer:
     # ------------------------------------------------------------------ Step Functions
 
     def state_machine(self, lid: str) -> None:
-        rtype = self.t.resource_type(lid)
         props = self.t.properties(lid)
-        sam = rtype == "AWS::Serverless::StateMachine"
-        name = props.get("Name" if sam else "StateMachineName") or self.t.physical_name(lid)
-        text = self._definition_text(lid, props, sam)
+        name = props.get("StateMachineName") or self.t.physical_name(lid)
+        text = self._definition_text(lid, props)
         substitutions = props.get("DefinitionSubstitutions") or {}
         for key, value in substitutions.items():
             encoded = json.dumps(_text(value))[1:-1]  # stays valid inside a JSON string
@@ -303,22 +345,20 @@ class _Deployer:
             raise TemplateError(f"{lid}: definition placeholders without a substitution: {left}")
         json.loads(text)  # fail here, not at the first execution, if substitution broke it
 
-        sm_type = props.get("Type" if sam else "StateMachineType", "STANDARD")
-        role = props.get("Role" if sam else "RoleArn") or (  # SAM would create this role
-            f"arn:aws:iam::{self.t.account_id}:role/{self.t.physical_name(lid + 'Role')}"
-        )
+        sm_type = props.get("StateMachineType", "STANDARD")
         kwargs: dict[str, Any] = {
             "name": name,
             "definition": text,
-            "roleArn": role,
+            "roleArn": props["RoleArn"],
             "type": sm_type,
         }
-        logging_config = props.get("Logging" if sam else "LoggingConfiguration")
+        logging_config = props.get("LoggingConfiguration")
         if logging_config:
             kwargs["loggingConfiguration"] = _camel_keys(logging_config)
-        tracing = props.get("Tracing" if sam else "TracingConfiguration")
+        tracing = props.get("TracingConfiguration")
         if tracing:
             kwargs["tracingConfiguration"] = _camel_keys(tracing)
+        self._require_assumable(props["RoleArn"], "states.amazonaws.com")
         sfn = self.client("stepfunctions")
         arn = sfn.create_state_machine(**_as_api_input(sfn, "CreateStateMachine", kwargs))[
             "stateMachineArn"
@@ -330,12 +370,11 @@ class _Deployer:
             f"{len(substitutions)} substitutions)"
         )
 
-    def _definition_text(self, lid: str, props: Mapping[str, Any], sam: bool) -> str:
-        if sam and "DefinitionUri" in props:
-            uri = props["DefinitionUri"]
-            if not isinstance(uri, str):
-                raise TemplateError(f"{lid}.DefinitionUri must be a local file for the local stack")
-            path = self.t.base_dir / uri
+    def _definition_text(self, lid: str, props: Mapping[str, Any]) -> str:
+        if "DefinitionS3Location" in props:
+            path = sam.local_artifact(props["DefinitionS3Location"], self.t.base_dir)
+            if path is None:
+                raise TemplateError(f"{lid}.DefinitionS3Location must be a local file")
             raw = path.read_text()
             definition = json.loads(raw) if path.suffix == ".json" else yaml.safe_load(raw)
             return json.dumps(definition, indent=1)
@@ -343,7 +382,7 @@ class _Deployer:
             return json.dumps(props["Definition"], indent=1)
         if "DefinitionString" in props:
             return json.dumps(json.loads(props["DefinitionString"]), indent=1)
-        raise TemplateError(f"{lid}: no Definition/DefinitionUri/DefinitionString")
+        raise TemplateError(f"{lid}: no Definition/DefinitionS3Location/DefinitionString")
 
     # ------------------------------------------------------------------ Pipes
 
@@ -351,6 +390,9 @@ class _Deployer:
         props = self.t.properties(lid)
         name = props.get("Name") or self.t.physical_name(lid)
         arn = self.t.arn("pipes", f"pipe/{name}")
+        self._require_assumable(
+            props["RoleArn"], "pipes.amazonaws.com", source_arn=arn, identifier=name
+        )
         definition = PipeDefinition.from_properties(name, arn, props, region=self.t.region)
         self.pipes[lid] = definition
         registered = "kept for the pipe emulator"
@@ -411,13 +453,7 @@ class _Deployer:
         service, kind = [*rtype.split("::"), "", ""][1:3]
         service = service.lower()
         attrs: dict[str, Any] = {}
-        if rtype == "AWS::IAM::Role":
-            ref = name
-            attrs = {
-                "Arn": f"arn:aws:iam::{self.t.account_id}:role/{name}",
-                "RoleId": "AROA" + self.t.physical_name(lid)[-12:],
-            }
-        elif rtype == "AWS::IAM::ManagedPolicy":
+        if rtype == "AWS::IAM::ManagedPolicy":
             ref = f"arn:aws:iam::{self.t.account_id}:policy/{name}"
             attrs = {"PolicyArn": ref}
         elif rtype == "AWS::SNS::Topic":
@@ -448,6 +484,23 @@ def deploy(
     )
     deployer = _Deployer(local, template, log or (lambda _msg: None))
     deployer.run()
+    outputs = template.outputs()
+    register_stack(
+        DeployedStackRecord(
+            stack_id=template.stack_id,
+            name=stack_name,
+            template_body=template.path.read_text(),
+            template_dict=template.source_body,
+            parameters=template.parameters,
+            outputs=outputs,
+            resources=[
+                StackResource(lid, _text(state.ref), state.type)
+                for lid, state in template.created.items()
+            ],
+            account_id=template.account_id,
+            region_name=template.region,
+        )
+    )
     return DeployedStack(
         stack_name=stack_name,
         region=template.region,
@@ -455,7 +508,7 @@ def deploy(
         endpoint_url=local.endpoint_url,
         template=template,
         parameters=dict(template.parameters),
-        outputs=template.outputs(),
+        outputs=outputs,
         physical_ids={lid: s.ref for lid, s in template.created.items()},
         attributes={lid: dict(s.attributes) for lid, s in template.created.items()},
         functions=deployer.functions,
@@ -501,6 +554,15 @@ def _tag_map(tags: Any) -> dict[str, str]:
     if isinstance(tags, Mapping):
         return {k: _text(v) for k, v in tags.items()}
     return {}
+
+
+def _versioned(document: Mapping[str, Any]) -> dict[str, Any]:
+    """moto's IAM refuses a policy without Version, which IAM accepts as 2008-10-17 (the
+    translator writes such documents for inline `Statement` policies). Without policy variables
+    (`${...}`, literal text in 2008-10-17) both versions mean the same, so 2012-10-17 is added."""
+    if "Version" in document or "${" in json.dumps(document):
+        return dict(document)
+    return {"Version": "2012-10-17", **document}
 
 
 def _as_api_input(client: Any, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,12 +1,12 @@
 """Read template.yaml the way CloudFormation (with the SAM transform) would, for the local stack.
 
 The template is decoded by cfn-lint's decoder (it understands `!Ref`, `!GetAtt`, `!Sub`, ...),
-then this module resolves what CloudFormation resolves at deploy time:
+and a SAM template is transformed by aws-sam-translator (`sam.transform`: Globals, generated
+roles and policies, layer versions and their logical ids are the translator's). Then this module
+resolves what CloudFormation resolves at deploy time:
 
 - Parameters: defaults, overridden by `parameter_overrides` (checked against AllowedValues);
 - Conditions: `Fn::Equals`, `Fn::Not`, `Fn::And`, `Fn::Or`, `Condition`;
-- SAM Globals: `Globals.Function` merged into every `AWS::Serverless::Function` (maps merged,
-  lists concatenated globals-first, scalars overridden), likewise for the other SAM kinds;
 - Intrinsics: `Ref`, `Fn::GetAtt`, `Fn::Sub`, `Fn::Join`, `Fn::If`, `Fn::Select`, `Fn::Split`,
   `Fn::FindInMap`, `Fn::Base64`, `Fn::GetAZs`, `Fn::ToJsonString`, `Fn::Length`, pseudo
   parameters and `AWS::NoValue`, against the resources created so far (see `register`);
@@ -32,6 +32,7 @@ from typing import Any
 
 from cfnlint.decode import decode
 
+from local_aws.cloudformation import sam
 from local_aws.config import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
 
 DEFAULT_STACK_NAME = "sqs-fifo-pipeline"
@@ -46,16 +47,14 @@ _NAME_LIMITS = {
     "AWS::DynamoDB::Table": 255,
     "AWS::Logs::LogGroup": 512,
     "AWS::Lambda::Function": 64,
-    "AWS::Serverless::Function": 64,
     "AWS::StepFunctions::StateMachine": 80,
-    "AWS::Serverless::StateMachine": 80,
     "AWS::Pipes::Pipe": 64,
     "AWS::IAM::Role": 64,
     "AWS::SNS::Topic": 256,
     "AWS::CloudWatch::Alarm": 255,
     "AWS::CloudWatch::Dashboard": 255,
 }
-_NAMED_BY_LOGICAL_ID = {"AWS::StepFunctions::StateMachine", "AWS::Serverless::StateMachine"}
+_NAMED_BY_LOGICAL_ID = {"AWS::StepFunctions::StateMachine"}
 
 
 class TemplateError(Exception):
@@ -102,54 +101,6 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def merge_globals(global_props: Mapping[str, Any], local_props: Mapping[str, Any]) -> dict:
-    """SAM's Globals rule: maps merge recursively, lists concatenate (globals first), the
-    resource's own scalar wins."""
-    merged: dict[str, Any] = {k: v for k, v in global_props.items()}
-    for key, value in local_props.items():
-        if key not in merged:
-            merged[key] = value
-            continue
-        current = merged[key]
-        if _is_plain_map(current) and _is_plain_map(value):
-            merged[key] = merge_globals(current, value)
-        elif isinstance(current, list) and isinstance(value, list):
-            merged[key] = [*current, *value]
-        else:
-            merged[key] = value
-    return merged
-
-
-def _is_plain_map(value: Any) -> bool:
-    """A mapping that is not an intrinsic function call (those are values, not maps)."""
-    return isinstance(value, Mapping) and not (
-        len(value) == 1 and next(iter(value)) in _INTRINSIC_KEYS
-    )
-
-
-_INTRINSIC_KEYS = {
-    "Ref",
-    "Condition",
-    "Fn::GetAtt",
-    "Fn::Sub",
-    "Fn::Join",
-    "Fn::If",
-    "Fn::Select",
-    "Fn::Split",
-    "Fn::Equals",
-    "Fn::Not",
-    "Fn::And",
-    "Fn::Or",
-    "Fn::FindInMap",
-    "Fn::Base64",
-    "Fn::GetAZs",
-    "Fn::ToJsonString",
-    "Fn::Length",
-    "Fn::ImportValue",
-    "Fn::Cidr",
-}
-
-
 class Template:
     """One template, resolved for one stack name, region, account and set of parameter values."""
 
@@ -167,12 +118,19 @@ class Template:
         self.stack_name = stack_name
         self.region = region
         self.account_id = account_id
-        self.body = load_template_body(self.path)
+        self.source_body = load_template_body(self.path)
+        self.body = self.source_body
         self.stack_id = (
             f"arn:aws:cloudformation:{region}:{account_id}:stack/{stack_name}/"
             f"{self._suffix('stack-id', 32).lower()}"
         )
         self.parameters = self._resolve_parameters(dict(parameter_overrides or {}))
+        if sam.has_sam_transform(self.source_body):
+            # What CloudFormation deploys: the transformed template, with the parameter values.
+            try:
+                self.body = sam.transform(self.source_body, self.parameters, region=region)
+            except sam.TransformError as exc:
+                raise TemplateError(str(exc)) from exc
         self._condition_cache: dict[str, bool] = {}
         self.conditions = {name: self.condition(name) for name in self.body.get("Conditions", {})}
         self.resources = self._expand_resources()
@@ -250,8 +208,7 @@ class Template:
     # ------------------------------------------------------------------ resources
 
     def _expand_resources(self) -> dict[str, dict[str, Any]]:
-        """Resources whose Condition holds, with SAM Globals merged into their Properties."""
-        globals_ = self.body.get("Globals", {})
+        """Resources whose Condition holds."""
         out: dict[str, dict[str, Any]] = {}
         for logical_id, resource in self.body.get("Resources", {}).items():
             cond = resource.get("Condition")
@@ -259,10 +216,6 @@ class Template:
                 continue
             rtype = resource["Type"]
             props = dict(resource.get("Properties", {}))
-            if rtype.startswith("AWS::Serverless::"):
-                kind = rtype.split("::")[-1]
-                if kind in globals_:
-                    props = merge_globals(globals_[kind], props)
             depends = resource.get("DependsOn", [])
             out[logical_id] = {
                 "Type": rtype,
@@ -281,7 +234,7 @@ class Template:
         return self.resources[logical_id]["Properties"]
 
     def properties(self, logical_id: str) -> dict[str, Any]:
-        """The resource's Properties (Globals merged) with every intrinsic resolved."""
+        """The resource's Properties with every intrinsic resolved."""
         return self.resolve(self.raw_properties(logical_id))
 
     def dependencies(self, logical_id: str) -> set[str]:

@@ -1,0 +1,1 @@
+"""CloudFormation for the local endpoint: template resolution and the deployer."""

@@ -1,0 +1,1 @@
+"""IAM for the local endpoint: role credentials and enforcement of identity-based policies."""
