@@ -64,10 +64,10 @@ def serialize(item: Mapping[str, Any]) -> dict[str, Any]:
     return {key: _SERIALIZER.serialize(value) for key, value in item.items()}
 
 
-def _winner_sha256(
+def _winner_item(
     err: ClientError, dynamodb: Any, table_name: str, message_id: str
-) -> tuple[bool, str | None]:
-    """(an item exists, its body_sha256) for the item that won the conditional put."""
+) -> dict[str, Any] | None:
+    """The item that won the conditional put (None if there is none)."""
     old = err.response.get("Item")
     if old is None:
         # An endpoint that ignores ReturnValuesOnConditionCheckFailure: read it instead.
@@ -75,11 +75,9 @@ def _winner_sha256(
             TableName=table_name,
             Key={"message_id": {"S": message_id}},
             ConsistentRead=True,
-            ProjectionExpression="message_id, body_sha256",
+            ProjectionExpression=message_codec.STORED_FINGERPRINT_ATTRIBUTES,
         ).get("Item")
-    if old is None:
-        return False, None
-    return True, old.get("body_sha256", {}).get("S")
+    return old
 
 
 def save(
@@ -94,7 +92,7 @@ def save(
 ) -> dict[str, Any]:
     log.start(record)
     body = sqs_record.body(record)
-    _, body_sha256 = message_codec.fingerprint(body)
+    fingerprinted, body_sha256 = message_codec.fingerprint(body)
     message = message_codec.decode_body(body, exact_numbers=True)
     message_id = message_codec.require_message_id(message)
     log.set_message_id(message_id)
@@ -133,19 +131,20 @@ def save(
 
     # Lost the race: decide between a duplicate and a conflict.
     try:
-        exists, stored = _winner_sha256(lost_to, dynamodb, table_name, message_id)
+        winner = _winner_item(lost_to, dynamodb, table_name, message_id)
     except (ClientError, BotoCoreError) as err:
         text = aws_clients.describe("GetItem after ConditionalCheckFailed", err)
         log.error("dynamodb_save", {**details, "error": text})
         raise DynamoDBSaveError(text) from err
-    if not exists:
+    if winner is None:
         text = "PutItem condition failed but no item is stored (deleted meanwhile?); retry"
         log.error("dynamodb_save", {**details, "error": text})
         raise DynamoDBSaveError(text)
-    if stored is None or stored == body_sha256:
+    if message_codec.same_as_stored_item(fingerprinted, winner):
         metrics.emit("DuplicateMessages", message_id=message_id)
         log.info("message_skipped", {**details, "reason": "duplicate", "outcome": "lost_race"})
         raise DuplicateMessage(f"message_id {message_id} was stored by another execution first")
+    stored = winner.get("body_sha256", {}).get("S", "")
     text = message_codec.mismatch_text(message_id, stored, body_sha256)
     log.error("dynamodb_save", {**details, "outcome": "payload_mismatch", "error": text})
     raise PayloadMismatch(text)
