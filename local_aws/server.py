@@ -17,6 +17,7 @@ Everything else goes to moto's `DomainDispatcherApplication` untouched.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -50,6 +51,9 @@ DEFAULT_ACCOUNT = "123456789012"
 
 _INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<function>[^/]+)/invocations/?$")
 _SFN_TARGETS = {"AWSStepFunctions.StartSyncExecution", "AWSStepFunctions.StartExecution"}
+# Lambda calls after which AWS runs new invocations in new execution environments.
+_CODE_CHANGE_OPERATIONS = ("UpdateFunctionCode", "UpdateFunctionConfiguration")
+_CODE_CHANGES = re.compile(r"^/2015-03-31/functions/(?P<function>[^/]+)/(code|configuration)/?$")
 _JSON_10 = "application/x-amz-json-1.0"
 
 LOG = logging.getLogger("local_aws")
@@ -117,6 +121,8 @@ class _Front:
             info = identify_request(environ, body)
         self.aws.api_calls.count(info.service, info.operation)
 
+        if info.service == "lambda" and info.operation in _CODE_CHANGE_OPERATIONS:
+            start_response = self._recycle_after(path, start_response)
         faults = self.aws.faults
         if invoke is None and target not in _SFN_TARGETS and not faults.active:
             return self.moto_app(environ, start_response)  # the hot path: straight to moto
@@ -144,6 +150,20 @@ class _Front:
         except ApiError as error:
             response = _rest_json_error(error) if invoke is not None else _aws_json_error(error)
         return self._send(start_response, response)
+
+    def _recycle_after(self, path: str, start_response):
+        """start_response that retires the function's warm workers once moto accepted the
+        update, before the caller sees the answer (so its next Invoke cold-starts)."""
+        match = _CODE_CHANGES.match(path)
+
+        def recycling(status: str, headers, exc_info=None):
+            if match and status.startswith("2"):
+                name = unquote(match.group("function")).split(":function:")[-1].split(":")[0]
+                with contextlib.suppress(FunctionNotFound):
+                    self.aws.lambdas.recycle(name)
+            return start_response(status, headers, exc_info)
+
+        return recycling
 
     @staticmethod
     def _send(start_response, response: Response):
