@@ -112,6 +112,9 @@ def _run_up(args: argparse.Namespace) -> int:
 
     aws, runner = _start(args, on_batch=on_batch)
     print(usage_text(aws.endpoint_url, runner.deployed), flush=True)
+    from pipeline_tools.hot_reload import start_for_stack
+
+    reloader = start_for_stack(aws.client("lambda"), runner.deployed)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
@@ -120,6 +123,7 @@ def _run_up(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     print("\nstopping...", flush=True)
+    reloader.stop()
     runner.stop()
     aws.stop()
     return 0
