@@ -46,9 +46,10 @@ class Session:
         reasons.mark_stored(letters, self.dynamodb, self.target.table)
 
     def read(self) -> tuple[list[DeadLetter], int]:
-        letters, unread = messages.read(self.sqs, self.target.dlq_url)
-        self.explain(letters)
-        return letters, unread
+        target = self.target
+        return reasons.read_explained(
+            self.sqs, self.dynamodb, self.reader, target.dlq_url, target.table
+        )
 
 
 def _clients(endpoint: str):

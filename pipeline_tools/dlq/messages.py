@@ -16,6 +16,7 @@ reads on in further passes.
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -67,6 +68,18 @@ class DeadLetter:
         return out
 
 
+def cause_text(cause: str | None) -> str | None:
+    """A Step Functions error cause, readable: a Lambda error's JSON (errorType, errorMessage,
+    stackTrace) becomes its errorMessage; anything else stays as it is."""
+    try:
+        data = json.loads(cause) if cause else None
+    except ValueError:
+        return cause
+    if isinstance(data, dict) and isinstance(data.get("errorMessage"), str):
+        return data["errorMessage"]
+    return cause
+
+
 def dead_letter(message: dict[str, Any]) -> DeadLetter:
     """A DeadLetter from one ReceiveMessage entry (system and message attributes "All")."""
     system = message.get("Attributes") or {}
@@ -87,7 +100,7 @@ def dead_letter(message: dict[str, Any]) -> DeadLetter:
         source_message_id=attributes["source_message_id"] if quarantined else message["MessageId"],
         attributes=attributes,
         reason=attributes["reason"] if quarantined else "unknown",
-        reason_detail=attributes.get("reason_detail") if quarantined else None,
+        reason_detail=cause_text(attributes.get("reason_detail")) if quarantined else None,
         body=message.get("Body", ""),
         receipt_handle=message["ReceiptHandle"],
     )

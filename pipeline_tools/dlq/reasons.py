@@ -16,7 +16,8 @@ from typing import Any
 
 from local_aws.inspect_runs import RunReader, RunSummary, parse_iterations
 
-from .messages import DEAD_LETTERED, DeadLetter
+from . import messages
+from .messages import DEAD_LETTERED, DeadLetter, cause_text
 
 UNKNOWN = "unknown"
 HISTORY_HINT = (
@@ -51,7 +52,7 @@ def _failed_state(reader: RunReader, run: RunSummary) -> tuple[str | None, str |
     )
     for step in reversed(iteration.steps if iteration else []):
         if step.error:
-            return step.name, step.cause
+            return step.name, cause_text(step.cause)
     return None, None
 
 
@@ -110,3 +111,13 @@ def _error_name(exc: Exception) -> str:
     if isinstance(response, dict) and response.get("Error", {}).get("Code"):
         return str(response["Error"]["Code"])
     return type(exc).__name__
+
+
+def read_explained(
+    sqs: Any, dynamodb: Any, reader: RunReader | None, dlq_url: str, table: str | None
+) -> tuple[list[DeadLetter], int]:
+    """One pass over the DLQ (left as it was), every message explained: (messages, unread)."""
+    letters, unread = messages.read(sqs, dlq_url)
+    explain(letters, reader)
+    mark_stored(letters, dynamodb, table)
+    return letters, unread
