@@ -20,6 +20,7 @@ import math
 import os
 import secrets
 import select
+import shutil
 import signal
 import struct
 import subprocess
@@ -327,6 +328,11 @@ class RegisteredFunction:
         """Retire every warm worker (the code changed, as after UpdateFunctionCode on AWS): idle
         ones stop now, busy ones when their invocation ends; the next invocation cold-starts.
         Returns how many workers were retired."""
+        # A .pyc is trusted when the source's mtime (whole seconds) and size match: an edit of the
+        # same size within the second of the last import would be hidden by the old bytecode.
+        for folder in (self.spec.code_dir, *(layer.content_dir for layer in self.spec.layers)):
+            for cache in Path(folder).rglob("__pycache__"):
+                shutil.rmtree(cache, ignore_errors=True)
         with self._cond:
             self.generation += 1
             idle, self._idle = self._idle, []
