@@ -146,6 +146,8 @@ Stack outputs:
 Inspect each message's run (states, inputs/outputs, errors, metrics, logs, X-Ray trace):
   web console  {endpoint}/_local_aws/console/
   {python} -m local_aws runs --endpoint {endpoint} list        # then: runs show <message id>
+  {python} -m local_aws runs --endpoint {endpoint} dlq list    # why each DLQ message is there
+  {python} -m local_aws runs --endpoint {endpoint} dlq redrive --reason InvalidMessage  # dry run
 
 AWS CLI (any credentials work; paste in this folder):
   export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION={stack.region}
