@@ -127,7 +127,12 @@ def plan(
         sent = min(copies, key=lambda c: c.sent_at or 0)
         body, retry, note = redriven_body(sent.body)
         if sent.stored:
-            note = (note + "; " if note else "") + "already stored: will end as a duplicate"
+            stored = (
+                "another body is stored under this message_id: it will be quarantined again"
+                if sent.reason == "PayloadMismatch"
+                else "already stored: will end as a duplicate"
+            )
+            note = (note + "; " if note else "") + stored
         moves.append(PlannedMove(source, sent, copies, redrive_group(source), body, retry, note))
     return moves
 

@@ -96,3 +96,15 @@ def test_parse_age(text, seconds):
 def test_parse_age_rejects_nonsense():
     with pytest.raises(ValueError, match="not an age"):
         parse_age("soon")
+
+
+def test_the_plan_says_how_a_stored_message_will_end():
+    duplicate, conflict = letter("d"), letter("c", reason="PayloadMismatch")
+    duplicate.stored = conflict.stored = True
+    notes = {
+        m.source_message_id: m.note for m in plan([duplicate, conflict], Filters(ids=("d", "c")))
+    }
+    assert notes == {
+        "d": "already stored: will end as a duplicate",
+        "c": "another body is stored under this message_id: it will be quarantined again",
+    }
