@@ -15,14 +15,14 @@ import datetime as dt
 import json
 import sys
 
-from local_aws.inspect_runs import RunReader, clients_for_endpoint
+from pipeline_tools.runs.reader import RunReader, clients_for_endpoint
 
 from . import messages, reasons, redrive
 from .messages import DeadLetter, Filters
 from .queues import DlqError, DlqTarget, resolve
 
 AWS = "aws"
-_RUN_HINT = "python -m local_aws runs show"
+_RUN_HINT = "python -m pipeline_tools runs show"
 
 
 class Session:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
-from local_aws.inspect_runs import RunReader
+from pipeline_tools.runs.reader import RunReader
 
 from . import reasons, redrive
 from .messages import Filters, parse_age
@@ -32,7 +32,7 @@ def _filters(query: dict[str, str]) -> Filters:
 
 
 def _command(query: dict[str, str]) -> str:
-    words = ["python", "-m", "local_aws", "runs", "dlq"]
+    words = ["python", "-m", "pipeline_tools", "runs", "dlq"]
     for key in ("dlq_url", "queue_url", "table"):
         if query.get(key):
             words += [f"--{key.replace('_', '-')}", query[key]]

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from local_aws.message_outcomes import body_message_id
+from pipeline_tools.observer import body_message_id
 
 HOLD_S = 30  # visibility while a pass holds the messages (restored to 0 when the pass ends)
 _AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")

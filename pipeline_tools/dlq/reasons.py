@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from local_aws.inspect_runs import RunReader, RunSummary, parse_iterations
+from pipeline_tools.runs.history import parse_iterations
+from pipeline_tools.runs.reader import RunReader, RunSummary
 
 from . import messages
 from .messages import DEAD_LETTERED, DeadLetter, cause_text

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from local_aws.message_outcomes import StackObserver
-from local_aws.pipe import PipeOptions
+from local_aws.pipes.emulator import PipeOptions
 from local_aws.stack import StackRunner
+from pipeline_tools.observer import StackObserver
 
 ROOT = Path(__file__).resolve().parents[2]
 BODIES = ROOT / "events" / "bodies"

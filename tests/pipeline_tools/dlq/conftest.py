@@ -6,15 +6,14 @@ import json
 
 import pytest
 
-from local_aws import cli, runs_cli
-from local_aws.inspect_runs import RunReader
+from pipeline_tools import cli
+from pipeline_tools.runs.reader import RunReader
 
 
 @pytest.fixture
 def dlq(copied_stack, capsys):
     """dlq("list", "--json") -> (exit code, stdout) of `runs dlq …` on the copied stack; dlq.err:
     the last command's stderr."""
-    runs_cli.register()
     stack = copied_stack
 
     def run(*args: str) -> tuple[int, str]:

@@ -8,6 +8,8 @@ from urllib.parse import urlencode
 
 import pytest
 
+from pipeline_tools import console
+
 
 @pytest.fixture
 def dlq_page(browser, copied_stack):
@@ -15,6 +17,7 @@ def dlq_page(browser, copied_stack):
     from selenium.webdriver.support.ui import WebDriverWait
 
     stack = copied_stack
+    console.attach(stack.runner.aws)  # as `python -m pipeline_tools up` does
     target = {
         "dlq_url": stack.ref("MessagesDeadLetterQueue"),
         "queue_url": stack.ref("MessagesQueue"),
