@@ -57,7 +57,7 @@ def copied_stack(local_stack, tmp_path_factory) -> CopiedStack:
         stack_name=f"ops-{uuid.uuid4().hex[:6]}",
         pipe_options=PipeOptions(redelivery_delay_s=1),
     ).start()
-    yield CopiedStack(root, runner, runner.observer())
+    yield CopiedStack(root, runner, StackObserver.for_stack(runner.deployed))
     runner.stop()
 
 
