@@ -116,6 +116,9 @@ def up(args: argparse.Namespace) -> int:
     aws, runner = _start(args, on_batch=on_batch)
     console.attach(aws)
     print(usage_text(aws.endpoint_url, runner.deployed), flush=True)
+    from pipeline_tools.hot_reload import start_for_stack
+
+    reloader = start_for_stack(aws.client("lambda"), runner.deployed)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
@@ -124,6 +127,7 @@ def up(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     print("\nstopping...", flush=True)
+    reloader.stop()
     runner.stop()
     aws.stop()
     return 0
@@ -146,6 +150,8 @@ Stack outputs:
 Inspect each message's run (states, inputs/outputs, errors, metrics, logs, X-Ray trace):
   web console  {endpoint}/_local_aws/console/
   {python} -m pipeline_tools runs --endpoint {endpoint} list        # then: runs show <message id>
+  {python} -m pipeline_tools runs --endpoint {endpoint} dlq list    # why each DLQ message is there
+  {python} -m pipeline_tools runs --endpoint {endpoint} dlq redrive --reason InvalidMessage
 
 AWS CLI (any credentials work; paste in this folder):
   export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION={stack.region}

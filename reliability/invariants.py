@@ -100,11 +100,13 @@ class InvariantResult:
 
 
 def body_sha256(text: str) -> str | None:
-    """docs/contract.md: SHA-256 of the canonical JSON of the parsed body."""
+    """docs/contract.md: SHA-256 of the canonical JSON of the parsed body without dlq_retry."""
     try:
         data = json.loads(text)
     except ValueError:
         return None
+    if isinstance(data, dict):
+        data.pop("dlq_retry", None)
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 

@@ -2,12 +2,28 @@
 
 `local_stack` is THE embedded AWS of a test session (moto's state is process-global, so there is
 exactly one per pytest process). It listens on a free port; tests talk to it with
-`local_stack.client("<service>")` or `local_stack.endpoint_url`.
+`local_stack.client("<service>")` or `local_stack.endpoint_url`. `browser` is a headless
+Chromium (Debian's chromium + chromedriver, `make browser-deps`) for the web console's tests.
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+
 import pytest
+
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1500,1200",
+)
 
 
 @pytest.fixture(scope="session")
@@ -16,3 +32,27 @@ def local_stack():
 
     with LocalAWS(port=0) as aws:
         yield aws
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver_path = shutil.which("chromedriver")
+    if not chromium or not driver_path:
+        pytest.fail(
+            "Chromium and chromedriver are needed for the web console tests: run "
+            "`make browser-deps` (as root: apt-get install -y chromium chromium-driver)"
+        )
+    profile = tempfile.mkdtemp(prefix="console-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)

@@ -1,8 +1,9 @@
 """CheckIdempotency: is this message_id already stored, and with the same body?
 
-A strongly consistent GetItem (only message_id and body_sha256 are read) gives one of:
+A strongly consistent GetItem (only message_id, body_sha256 and dlq_retry are read) gives one of:
 - no item: outcome "new";
-- an item with the same body_sha256: outcome "duplicate" (DuplicateMessages is counted here);
+- an item with the same body_sha256 (which leaves out dlq_retry, so a copy redriven from the DLQ
+  is the same message): outcome "duplicate" (DuplicateMessages is counted here);
   an item without body_sha256 (written by the predecessor, which kept no hash) counts as a
   duplicate too, since idempotency on message_id is the contract it was written under;
 - an item with another body_sha256: PayloadMismatch, which the workflow quarantines.
@@ -23,21 +24,18 @@ from pipeline_common.errors import DynamoDBCheckError, PayloadMismatch
 from pipeline_common.metrics import Metrics
 from pipeline_common.structured_logging import StructuredLogger
 
-PROJECTION = "message_id, body_sha256"
+PROJECTION = message_codec.STORED_FINGERPRINT_ATTRIBUTES
 
 
-def stored_body_sha256(dynamodb: Any, table_name: str, message_id: str) -> tuple[bool, str | None]:
-    """(item exists, its body_sha256 or None). Raises the client's own exceptions."""
+def stored_item(dynamodb: Any, table_name: str, message_id: str) -> dict[str, Any] | None:
+    """The stored item's fingerprint attributes, or None. Raises the client's own exceptions."""
     response = dynamodb.get_item(
         TableName=table_name,
         Key={"message_id": {"S": message_id}},
         ConsistentRead=True,
         ProjectionExpression=PROJECTION,
     )
-    item = response.get("Item")
-    if item is None:
-        return False, None
-    return True, item.get("body_sha256", {}).get("S")
+    return response.get("Item")
 
 
 def check(
@@ -53,15 +51,16 @@ def check(
     message_id = message_codec.require_message_id(message)
     log.set_message_id(message_id)
     try:
-        exists, stored = stored_body_sha256(dynamodb, table_name, message_id)
+        item = stored_item(dynamodb, table_name, message_id)
     except (ClientError, BotoCoreError) as err:
         text = aws_clients.describe("GetItem", err)
         log.error("idempotency_check", {"table": table_name, "error": text})
         raise DynamoDBCheckError(text) from err
-    if not exists:
+    if item is None:
         log.success("idempotency_check", {"table": table_name, "outcome": "new"})
         return {"outcome": "new", "message_id": message_id}
-    if stored is None or stored == body_sha256:
+    stored = item.get("body_sha256", {}).get("S")
+    if message_codec.same_as_stored_item(message, item):
         metrics.emit("DuplicateMessages", message_id=message_id)
         log.info(
             "message_skipped",

@@ -68,12 +68,9 @@ def serialize(item: Mapping[str, Any]) -> dict[str, Any]:
     return {key: _SERIALIZER.serialize(value) for key, value in item.items()}
 
 
-def _winner_sha256(err: ClientError) -> tuple[bool, str | None]:
-    """(the failed put returned the winning item, its body_sha256)."""
-    old = err.response.get("Item")
-    if old is None:
-        return False, None
-    return True, old.get("body_sha256", {}).get("S")
+def _winner_item(err: ClientError) -> dict[str, Any] | None:
+    """The item that won the conditional put, as the failed PutItem returned it (None if absent)."""
+    return err.response.get("Item")
 
 
 def save(
@@ -88,7 +85,7 @@ def save(
 ) -> dict[str, Any]:
     log.start(record)
     body = sqs_record.body(record)
-    _, body_sha256 = message_codec.fingerprint(body)
+    fingerprinted, body_sha256 = message_codec.fingerprint(body)
     message = message_codec.decode_body(body, exact_numbers=True)
     message_id = message_codec.require_message_id(message)
     log.set_message_id(message_id)
@@ -126,18 +123,19 @@ def save(
         return {"outcome": "saved", "message_id": message_id}
 
     # Lost the race: decide between a duplicate and a conflict.
-    exists, stored = _winner_sha256(lost_to)
-    if not exists:
+    winner = _winner_item(lost_to)
+    if winner is None:
         text = (
             "PutItem condition failed but the response carries no item "
             "(ReturnValuesOnConditionCheckFailure ignored?); retry"
         )
         log.error("dynamodb_save", {**details, "error": text})
         raise DynamoDBSaveError(text)
-    if stored is None or stored == body_sha256:
+    if message_codec.same_as_stored_item(fingerprinted, winner):
         metrics.emit("DuplicateMessages", message_id=message_id)
         log.info("message_skipped", {**details, "reason": "duplicate", "outcome": "lost_race"})
         raise DuplicateMessage(f"message_id {message_id} was stored by another execution first")
+    stored = winner.get("body_sha256", {}).get("S", "")
     text = message_codec.mismatch_text(message_id, stored, body_sha256)
     log.error("dynamodb_save", {**details, "outcome": "payload_mismatch", "error": text})
     raise PayloadMismatch(text)

@@ -19,6 +19,7 @@ import logging
 import math
 import os
 import select
+import shutil
 import signal
 import struct
 import subprocess
@@ -160,6 +161,7 @@ class WorkerProcess:
         self._buffer = bytearray()
         self.invocations = 0
         self.dead = False
+        self.generation = function.generation  # retired by RegisteredFunction.recycle
         # Anything written at file-descriptor level (C extensions, subprocesses, a dying
         # interpreter) bypasses the worker's Python-level capture: forward it to the same stream.
         self._output_thread = threading.Thread(
@@ -263,6 +265,7 @@ class RegisteredFunction:
         self._starting = 0
         self._cond = threading.Condition()
         self.closed = False
+        self.generation = 0  # bumped by recycle(): older workers are not reused
 
     # -- pool ---------------------------------------------------------------------------------
     def acquire(self) -> WorkerProcess | None:
@@ -297,13 +300,33 @@ class RegisteredFunction:
 
     def release(self, worker: WorkerProcess) -> None:
         with self._cond:
-            if worker.dead or self.closed:
+            retire = worker.dead or self.closed or worker.generation != self.generation
+            if retire:
                 self._all.discard(worker)
             else:
                 self._idle.append(worker)
             self._cond.notify()
-        if worker.dead or self.closed:
+        if retire:
             worker.kill()
+
+    def recycle(self) -> int:
+        """Retire every warm worker (the code changed, as after UpdateFunctionCode on AWS): idle
+        ones stop now, busy ones when their invocation ends; the next invocation cold-starts.
+        Returns how many workers were retired."""
+        # A .pyc is trusted when the source's mtime (whole seconds) and size match: an edit of the
+        # same size within the second of the last import would be hidden by the old bytecode.
+        for folder in (self.spec.code_dir, *(layer.content_dir for layer in self.spec.layers)):
+            for cache in Path(folder).rglob("__pycache__"):
+                shutil.rmtree(cache, ignore_errors=True)
+        with self._cond:
+            self.generation += 1
+            idle, self._idle = self._idle, []
+            retired = len(self._all)
+            self._all.difference_update(idle)
+            self._cond.notify_all()
+        for worker in idle:
+            worker.shutdown()
+        return retired
 
     def discard(self, worker: WorkerProcess) -> None:
         worker.kill()
@@ -522,6 +545,10 @@ class LambdaRuntime:
 
     def worker_pids(self, name: str) -> list[int]:
         return self.get(name).worker_pids
+
+    def recycle(self, name: str) -> int:
+        """Retire the function's warm workers (see RegisteredFunction.recycle)."""
+        return self.get(name).recycle()
 
     def warm(self, name: str, count: int = 1) -> int:
         """Start workers ahead of traffic (like provisioned concurrency) until `count` exist

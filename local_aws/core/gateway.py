@@ -13,6 +13,7 @@ Everything else goes to moto's `DomainDispatcherApplication` untouched.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import re
@@ -29,6 +30,9 @@ from local_aws.stepfunctions import StepFunctionsFront
 
 _INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<function>[^/]+)/invocations/?$")
 _SFN_TARGETS = {f"AWSStepFunctions.{op}" for op in StepFunctionsFront.OPERATIONS}
+# Lambda calls after which AWS runs new invocations in new execution environments.
+_CODE_CHANGE_OPERATIONS = ("UpdateFunctionCode", "UpdateFunctionConfiguration")
+_CODE_CHANGES = re.compile(r"^/2015-03-31/functions/(?P<function>[^/]+)/(code|configuration)/?$")
 _JSON_10 = "application/x-amz-json-1.0"
 
 
@@ -74,6 +78,8 @@ class Gateway:
         denied = self.aws.iam.check(environ, info, _read_body)  # role credentials: IAM first
         if denied is not None:
             return self._send(start_response, denied)
+        if info.service == "lambda" and info.operation in _CODE_CHANGE_OPERATIONS:
+            start_response = self._recycle_after(path, start_response)
 
         faults = self.aws.faults
         if invoke is None and target not in _SFN_TARGETS and not faults.active:
@@ -102,6 +108,20 @@ class Gateway:
         except ApiError as error:
             response = api_error_response(error, info)
         return self._send(start_response, response)
+
+    def _recycle_after(self, path: str, start_response):
+        """start_response that retires the function's warm workers once moto accepted the
+        update, before the caller sees the answer (so its next Invoke cold-starts)."""
+        match = _CODE_CHANGES.match(path)
+
+        def recycling(status: str, headers, exc_info=None):
+            if match and status.startswith("2"):
+                name = unquote(match.group("function")).split(":function:")[-1].split(":")[0]
+                with contextlib.suppress(FunctionNotFound):
+                    self.aws.lambdas.recycle(name)
+            return start_response(status, headers, exc_info)
+
+        return recycling
 
     @staticmethod
     def _send(start_response, response: Response):

@@ -14,6 +14,7 @@ endpoint:
     GET api/run?id=<message id | SQS id | execution name | name/index>[&full=1]
     GET api/metrics?minutes=60&period=60
     GET api/health                                  which vendor libraries are installed
+    GET api/dlq, api/dlq-plan                       the DLQ page (pipeline_tools/dlq/console.py)
 """
 
 from __future__ import annotations
@@ -128,6 +129,10 @@ class ConsoleApp:
                 minutes=int(query.get("minutes") or 60),
                 period=int(query.get("period") or 60),
             )
+        if name.startswith("dlq"):
+            from pipeline_tools.dlq import console as dlq_console
+
+            return dlq_console.api(reader, name, query)
         if name == "health":
             return {
                 "endpoint": self._endpoint_url(),

@@ -270,3 +270,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     metrics.add_argument("--minutes", type=int, default=60)
     metrics.add_argument("--period", type=int, default=60, help="seconds per point")
     metrics.add_argument("--json", action="store_true")
+    from pipeline_tools.dlq.cli import configure as configure_dlq
+
+    configure_dlq(actions.add_parser("dlq", help="dead-letter queue: list, show, redrive"))

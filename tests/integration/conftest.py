@@ -107,10 +107,9 @@ def raw_body():
 
 
 def body_sha256(text: str) -> str:
-    """docs/contract.md: SHA-256 of the canonical JSON of the parsed body."""
-    canonical = json.dumps(
-        json.loads(text), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
+    """docs/contract.md: SHA-256 of the canonical JSON of the parsed body without dlq_retry."""
+    content = {k: v for k, v in json.loads(text).items() if k != "dlq_retry"}
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

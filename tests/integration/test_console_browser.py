@@ -3,8 +3,6 @@ browser-deps`), on the real pipeline. Screenshots go to artifacts/screenshots/ (
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 from urllib.parse import quote
 
@@ -15,47 +13,12 @@ from pipeline_tools import console
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--window-size=1500,1200",
-)
 
 
 @pytest.fixture(scope="module")
 def scenario(pipeline, observer) -> Scenario:
     console.attach(pipeline.aws)  # as `python -m pipeline_tools up` does
     return build(pipeline, observer)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver_path = shutil.which("chromedriver")
-    if not chromium or not driver_path:
-        pytest.fail(
-            "Chromium and chromedriver are needed for the web console tests: run "
-            "`make browser-deps` (as root: apt-get install -y chromium chromium-driver)"
-        )
-    profile = tempfile.mkdtemp(prefix="console-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(driver_path), options=options)
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
-    shutil.rmtree(profile, ignore_errors=True)
 
 
 @pytest.fixture

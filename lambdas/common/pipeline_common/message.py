@@ -7,8 +7,11 @@ no duplicate key (parsers disagree on which one wins). Anything else raises Inva
 text that never quotes the body's values.
 
 `body_sha256` is defined in docs/contract.md: SHA-256 hex of the canonical JSON of the parsed body
-(sort_keys, compact separators, ensure_ascii=False), so a re-serialisation of the same message
-(whitespace, key order, escapes) hashes the same while any change of a value does not.
+without `dlq_retry` (sort_keys, compact separators, ensure_ascii=False), so a re-serialisation of
+the same message (whitespace, key order, escapes) hashes the same while any change of a value does
+not. `dlq_retry` is left out because a redrive from the DLQ increments it: a redriven copy is the
+same message, and one already stored must end as a duplicate, not as a PayloadMismatch. Items
+stored before this rule carry the hash *with* `dlq_retry`; `same_body` accepts those too.
 """
 
 from __future__ import annotations
@@ -111,8 +114,45 @@ def canonical_json(message: Any) -> str:
     )
 
 
-def body_sha256(message: Any) -> str:
+# Fields outside the fingerprint: delivery bookkeeping, not message content.
+UNFINGERPRINTED_FIELDS = ("dlq_retry",)
+
+
+def _sha256(message: Any) -> str:
     return hashlib.sha256(canonical_json(message).encode("utf-8")).hexdigest()
+
+
+def body_sha256(message: Any) -> str:
+    if isinstance(message, dict):
+        message = {k: v for k, v in message.items() if k not in UNFINGERPRINTED_FIELDS}
+    return _sha256(message)
+
+
+def same_body(message: dict[str, Any], stored_sha256: str, stored_dlq_retry: Any = None) -> bool:
+    """Is `message` the stored message? Its body_sha256 equals the stored one, or the stored hash
+    is a legacy one (computed with `dlq_retry`, before it was left out) of this message with the
+    stored item's `dlq_retry` (None: the stored body had none)."""
+    if body_sha256(message) == stored_sha256:
+        return True
+    legacy = {k: v for k, v in message.items() if k not in UNFINGERPRINTED_FIELDS}
+    if stored_dlq_retry is not None:
+        legacy["dlq_retry"] = stored_dlq_retry
+    return _sha256(legacy) == stored_sha256
+
+
+# What CheckIdempotency and Save read of a stored item to compare bodies.
+STORED_FINGERPRINT_ATTRIBUTES = "message_id, body_sha256, dlq_retry"
+
+
+def same_as_stored_item(message: dict[str, Any], item: dict[str, Any]) -> bool:
+    """Is `message` the one in `item` (a DynamoDB item in the low-level format, read with
+    STORED_FINGERPRINT_ATTRIBUTES)? An item without body_sha256 (written by the predecessor,
+    which kept no hash) counts as the same: idempotency on message_id is its contract."""
+    stored = item.get("body_sha256", {}).get("S")
+    if stored is None:
+        return True
+    retry = item.get("dlq_retry", {}).get("N")
+    return same_body(message, stored, int(retry) if retry is not None else None)
 
 
 def fingerprint(body: Any) -> tuple[dict[str, Any], str]:

@@ -52,6 +52,7 @@
   function setNav(which) {
     document.getElementById("nav-runs").classList.toggle("active", which === "runs");
     document.getElementById("nav-metrics").classList.toggle("active", which === "metrics");
+    document.getElementById("nav-dlq").classList.toggle("active", which === "dlq");
   }
   function showBanner(text) {
     const el = document.getElementById("banner");
@@ -71,6 +72,7 @@
     return `<pre${attr}>${esc(pretty(cause))}</pre>`;
   }
   function runLink(id) { return "#/run/" + encodeURIComponent(id); }
+  window.consoleKit = { esc, badge, clock, api, showBanner, runLink };  // for static/dlq.js
 
   // ------------------------------------------------------------------ router
   function route() {
@@ -83,6 +85,9 @@
     if (path.startsWith("/run/")) {
       setNav("runs");
       renderRun(decodeURIComponent(path.slice(5)));
+    } else if (path.startsWith("/dlq")) {
+      setNav("dlq");
+      window.renderDlq(app, params);
     } else if (path.startsWith("/metrics")) {
       setNav("metrics");
       renderMetrics(params);

@@ -1,5 +1,8 @@
 """CheckIdempotency: consistent read by message_id → new | duplicate | PayloadMismatch."""
 
+import hashlib
+import json
+
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 from botocore.stub import Stubber
@@ -9,7 +12,9 @@ from lambda_testkit import (
     TABLE_NAME,
     emf_metrics,
     split_lines,
+    sqs_record,
     stdout_lines,
+    with_body,
     work_item,
 )
 from pipeline_common.errors import DynamoDBCheckError, PayloadMismatch
@@ -76,6 +81,40 @@ def test_an_item_without_hash_counts_as_duplicate(app, dynamodb):
     assert app.lambda_handler(work_item("valid_transaction"), None)["outcome"] == "duplicate"
 
 
+def _redriven(name, retry):
+    """The record of events/pipe/<name> as a DLQ redrive sends it: dlq_retry incremented."""
+    record = sqs_record(name)
+    body = json.loads(record["body"])
+    body["dlq_retry"] = retry
+    return work_item(with_body(record, json.dumps(body)))
+
+
+def test_a_redriven_copy_of_a_stored_message_is_a_duplicate(app, dynamodb):
+    # GIVEN the message stored by the pipeline (dlq_retry 0)
+    store(dynamodb, MESSAGE_ID, work_item("valid_transaction")["validated"]["body_sha256"])
+    # WHEN a copy redriven from the DLQ (dlq_retry 1) is checked THEN it is a duplicate
+    assert app.lambda_handler(_redriven("valid_transaction", 1), None)["outcome"] == "duplicate"
+
+
+def test_a_redriven_copy_of_an_item_with_a_legacy_hash_is_a_duplicate(app, dynamodb):
+    # GIVEN an item stored before dlq_retry left the fingerprint (hash with dlq_retry 0)
+    body = json.loads(sqs_record("valid_transaction")["body"])
+    legacy = hashlib.sha256(
+        json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    ).hexdigest()
+    dynamodb.put_item(
+        TableName=TABLE_NAME,
+        Item={
+            "message_id": {"S": MESSAGE_ID},
+            "body_sha256": {"S": legacy},
+            "dlq_retry": {"N": "0"},
+        },
+    )
+    assert app.lambda_handler(_redriven("valid_transaction", 3), None)["outcome"] == "duplicate"
+    with pytest.raises(PayloadMismatch):
+        app.lambda_handler(_redriven("same_id_different_body", 3), None)
+
+
 def test_get_item_is_consistent_and_projected(app):
     with Stubber(app.DYNAMODB) as stub:
         stub.add_response(
@@ -85,7 +124,7 @@ def test_get_item_is_consistent_and_projected(app):
                 "TableName": TABLE_NAME,
                 "Key": {"message_id": {"S": MESSAGE_ID}},
                 "ConsistentRead": True,
-                "ProjectionExpression": "message_id, body_sha256",
+                "ProjectionExpression": "message_id, body_sha256, dlq_retry",
             },
         )
         assert app.lambda_handler(work_item("valid_transaction"), None)["outcome"] == "new"

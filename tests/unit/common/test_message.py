@@ -26,10 +26,50 @@ def test_exact_numbers_are_decimal():
     assert parsed["dlq_retry"] == 0 and isinstance(parsed["dlq_retry"], int)
 
 
-def test_body_sha256_is_the_sha256_of_the_canonical_json():
+def test_body_sha256_is_the_sha256_of_the_canonical_json_without_dlq_retry():
     parsed = message.decode_body(VALID)
-    canonical = json.dumps(parsed, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert "dlq_retry" in parsed
+    content = {k: v for k, v in parsed.items() if k != "dlq_retry"}
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     assert message.body_sha256(parsed) == hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@pytest.mark.parametrize("retry", [None, 0, 1, 7])
+def test_a_redriven_copy_has_the_same_fingerprint(retry):
+    # A DLQ redrive increments dlq_retry: the copy is the same message.
+    parsed = message.decode_body(VALID)
+    copy = {k: v for k, v in parsed.items() if k != "dlq_retry"}
+    if retry is not None:
+        copy["dlq_retry"] = retry
+    assert message.fingerprint(json.dumps(copy))[1] == message.fingerprint(VALID)[1]
+
+
+def test_any_other_change_changes_the_fingerprint():
+    parsed = message.decode_body(VALID)
+    parsed["payload"]["amount"] = 125.51
+    assert message.fingerprint(json.dumps(parsed))[1] != message.fingerprint(VALID)[1]
+
+
+def _legacy_sha256(parsed):
+    """The hash items stored before dlq_retry was left out carry (dlq_retry included)."""
+    canonical = json.dumps(parsed, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def test_same_as_stored_item_accepts_new_legacy_and_hashless_items():
+    parsed = message.decode_body(VALID)  # dlq_retry 0
+    redriven = {**parsed, "dlq_retry": 2}
+    legacy = {"body_sha256": {"S": _legacy_sha256(parsed)}, "dlq_retry": {"N": "0"}}
+    current = {"body_sha256": {"S": message.body_sha256(parsed)}}
+    for item in (legacy, current, {}):
+        assert message.same_as_stored_item(redriven, item)
+        assert message.same_as_stored_item(parsed, item)
+    other = {**redriven, "source": "someone-else"}
+    assert not message.same_as_stored_item(other, legacy)
+    assert not message.same_as_stored_item(other, current)
+    # a legacy item stored from a body without dlq_retry
+    bare = {k: v for k, v in parsed.items() if k != "dlq_retry"}
+    assert message.same_as_stored_item(redriven, {"body_sha256": {"S": _legacy_sha256(bare)}})
 
 
 def test_reserialised_body_has_the_same_hash():

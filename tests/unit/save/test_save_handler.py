@@ -16,7 +16,9 @@ from lambda_testkit import (
     TIMESTAMP_PATTERN,
     emf_metrics,
     split_lines,
+    sqs_record,
     stdout_lines,
+    with_body,
     work_item,
 )
 from pipeline_common.errors import DuplicateMessage, DynamoDBSaveError, PayloadMismatch
@@ -160,6 +162,19 @@ def test_the_race_with_another_body_is_a_payload_mismatch(app, dynamodb, capsys)
     assert stored["payload"]["amount"] == Decimal("125.5")  # untouched
     _, emf = split_lines(stdout_lines(capsys))
     assert emf_metrics(emf) == ["MessagesSaved"]
+
+
+def test_a_redriven_copy_losing_the_race_is_a_duplicate(app, dynamodb):
+    # GIVEN the message stored (dlq_retry 0) WHEN a DLQ-redriven copy (dlq_retry 1) saves
+    app.lambda_handler(work_item("valid_transaction"), None)
+    record = sqs_record("valid_transaction")
+    body = json.loads(record["body"])
+    body["dlq_retry"] = 1
+    # THEN it lost the race to the same message: DuplicateMessage, and the item is untouched
+    with pytest.raises(DuplicateMessage):
+        app.lambda_handler(work_item(with_body(record, json.dumps(body))), None)
+    (stored,) = stored_items(dynamodb)
+    assert stored["dlq_retry"] == 0
 
 
 def test_an_item_without_hash_counts_as_duplicate(app, dynamodb):
