@@ -15,8 +15,8 @@ from pathlib import Path
 import botocore.session
 import pytest
 import yaml
+from mock_scenarios import SCENARIOS, Scenario
 from real_lambdas import REPRODUCTIONS, RealLambdas, record_of
-from scenarios import SCENARIOS, Scenario
 
 from local_aws import sfn_mock_config
 from local_aws.sfn_mock_config import (

@@ -8,7 +8,7 @@ import json
 import check_asl
 import worst_case
 from cfnlint.api import lint
-from conftest import ROOT, TEMPLATE_PATH
+from workflow_files import ROOT, TEMPLATE_PATH
 
 DOC_PATH = ROOT / "README.md"
 PIPE_BUDGET_SECONDS = 300
