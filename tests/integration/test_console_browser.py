@@ -11,6 +11,9 @@ from urllib.parse import quote
 import pytest
 from console_scenario import Scenario, build
 
+# One worker builds the console scenario once for both modules (console_scenario.build).
+pytestmark = pytest.mark.xdist_group("console_scenario")
+
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 CHROMIUM_FLAGS = (

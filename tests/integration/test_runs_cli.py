@@ -17,6 +17,9 @@ from console_scenario import Scenario, build
 
 from local_aws import cli, runs_cli
 
+# One worker builds the console scenario once for both modules (console_scenario.build).
+pytestmark = pytest.mark.xdist_group("console_scenario")
+
 ROOT = Path(__file__).resolve().parents[2]
 DUPLICATE_PATH = ["Validate", "CheckIdempotency", "IsDuplicate", "Delete"]
 
