@@ -19,6 +19,7 @@ from lambda_testkit import (
     stdout_lines,
     work_item,
 )
+from pipeline_common import message as message_codec
 from pipeline_common.errors import DuplicateMessage, DynamoDBSaveError, PayloadMismatch
 
 MESSAGE_ID = "0b6f2a9e-4c1d-4e8a-9f3b-7d2c5e1a8b40"
@@ -209,6 +210,27 @@ def test_lost_race_without_returned_item_reads_it(app, dynamodb, monkeypatch):
         app.lambda_handler(work_item("valid_transaction"), None)
     with pytest.raises(PayloadMismatch):
         app.lambda_handler(work_item("same_id_different_body"), None)
+
+
+def test_lost_race_fallback_read_is_consistent(app):
+    """The winner's item is read with ConsistentRead: an eventually consistent read may not see
+    the item that just won, and Save would then retry a duplicate as a DynamoDBSaveError."""
+    _, sha = message_codec.fingerprint(work_item("valid_transaction")["body"])
+    with Stubber(app.DYNAMODB) as stub:
+        stub.add_client_error("put_item", service_error_code="ConditionalCheckFailedException")
+        stub.add_response(
+            "get_item",
+            {"Item": {"message_id": {"S": MESSAGE_ID}, "body_sha256": {"S": sha}}},
+            {
+                "TableName": TABLE_NAME,
+                "Key": {"message_id": {"S": MESSAGE_ID}},
+                "ConsistentRead": True,
+                "ProjectionExpression": "message_id, body_sha256",
+            },
+        )
+        with pytest.raises(DuplicateMessage):
+            app.lambda_handler(work_item("valid_transaction"), None)
+        stub.assert_no_pending_responses()
 
 
 def test_lost_race_with_no_item_left_is_a_save_error(app, monkeypatch):
