@@ -297,3 +297,26 @@ def test_a_violation_names_the_send_its_claims_and_the_stored_evidence():
     assert "claims ['quarantined:PayloadMismatch']" in violation
     assert "allowed ['dead-lettered', 'duplicate', 'sqs-deduplicated']" in violation
     assert "item stored by send #0" in violation
+
+
+def test_a_save_that_lost_the_race_to_its_own_write_is_stored_without_messages_saved():
+    """PutItem went through, its answer was lost (SDK read timeout), the retry found the item:
+    DuplicateMessage. One item, counted in DuplicateMessages, not in MessagesSaved."""
+    g = Group()
+    original = g.send("valid")
+    g.stored(original)
+    it = g.evidence.iterations[original.sqs_message_id][0]
+    it.saved, it.duplicate, it.errors = 0, 1, ["Save:DuplicateMessage"]
+    assert assert_passes(g) == {0: "stored"}
+
+
+def test_a_stored_message_without_any_save_evidence_fails_i4():
+    g = Group()
+    original = g.send("valid")
+    g.stored(original)
+    g.evidence.iterations[original.sqs_message_id][0].saved = 0
+    _, results = g.results()
+    assert not results["I4"].ok
+    [violation] = results["I4"].violations
+    assert violation.startswith("MessagesSaved 0 != stored 1 - stored by their own retried write 0")
+    assert "#0 sqs-0" in violation
