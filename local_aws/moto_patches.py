@@ -1,7 +1,14 @@
-"""Every change local_aws makes to moto's behaviour, in one place.
+"""The changes local_aws makes to moto's code at run time (installed by `apply()`).
 
-Each patch is minimal and says why it exists. Nothing here changes a wire format or a model; the
-patches only point moto's Step Functions interpreter at our endpoint efficiently.
+Each patch says why it exists. They replace moto functions and methods, so each one is a place
+where a moto upgrade can change behaviour under us:
+- Step Functions interpreter: `boto_client_for` is replaced (one cached client per service,
+  pointed at this endpoint; Lambda Invoke answered in process), the Lambda integration is wrapped
+  to pass the execution's X-Ray trace header, and jsonpath_ng's `parse` is memoised.
+- SQS model: `Message.mark_received`, `Queue.delete_message` and `Queue.attributes` (plus the
+  three Approximate* counters) are replaced by faster equivalents meant to return what moto's
+  originals return.
+No wire format is changed here.
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ from urllib.parse import quote
 import pytest
 from console_scenario import Scenario, build
 
+from pipeline_tools import console
+
 # One worker builds the console scenario once for both modules (console_scenario.build).
 pytestmark = pytest.mark.xdist_group("console_scenario")
 
@@ -31,6 +33,7 @@ CHROMIUM_FLAGS = (
 
 @pytest.fixture(scope="module")
 def scenario(pipeline, observer) -> Scenario:
+    console.attach(pipeline.aws)  # as `python -m pipeline_tools up` does
     return build(pipeline, observer)
 
 

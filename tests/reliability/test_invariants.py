@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from local_aws.message_outcomes import METRIC_NAMES
+from pipeline_tools.contract import METRIC_NAMES
 from reliability import workload
 from reliability.invariants import Evidence, Iteration, Sent, body_sha256, check
 
