@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt | sha256sum | cut -
 .PHONY: help install lint lock build test test-unit test-integration validate run up deploy bench chaos test-sfn-local clean console-deps browser-deps test-console iam-report verify-deployed
 
 help: ## List the targets
-	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
 
 $(STAMP): requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required, found " + sys.version.split()[0])'
@@ -93,8 +93,17 @@ browser-deps: ## Install chromium and chromium-driver (apt, as root) when missin
 test-console: $(STAMP) $(CONSOLE_STAMP) browser-deps ## The inspection CLI and web console tests only
 	$(PY) -m pytest tests/pipeline_tools tests/integration/test_runs_cli.py tests/integration/test_console_browser.py
 
-test: $(STAMP) $(CONSOLE_STAMP) browser-deps ## Run every test (unit, template/ASL, integration, web console in Chromium, small chaos run, fuzzing, security)
-	$(PY) -m pytest
+# pytest-xdist: one worker (with its own local stack on a free port) per core; tests are handed
+# out in the order tests/conftest.py sets (the small chaos run first), modules that share an
+# expensive module fixture stay on one worker (xdist_group). docs/testing.md
+TEST_WORKERS ?= auto
+XDIST := -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
+
+test: $(STAMP) $(CONSOLE_STAMP) browser-deps ## Run every test on every core (unit, template/ASL, integration, web console in Chromium, small chaos run, fuzzing, security)
+	$(PY) -m pytest $(XDIST)
+
+test-integration: $(STAMP) $(CONSOLE_STAMP) browser-deps ## The tests on the local stack with the pipe running (tests/integration, web console included)
+	$(PY) -m pytest $(XDIST) tests/integration
 
 # Step Functions Local in Docker with statemachine/test/MockConfigFile.json (docker-compose.yml).
 # The same test cases run without Docker in `make test` (tests/mock_config). docs/testing.md, "Mocked test cases"

@@ -1,7 +1,9 @@
 """Property-based fuzzing of Validate and of the pipeline's entry (hypothesis).
 
 Property: every input ends *valid* (Validate returns the contract's result, JSON-serialisable
-without NaN) or raises `InvalidMessage` with a non-empty reason; never any other exception.
+without NaN, and Save's own code path can serialise the item for DynamoDB: a body Validate lets
+through but Save cannot store would fail every receive with DynamoDBSaveError) or raises
+`InvalidMessage` with a non-empty reason; never any other exception.
 
 Inputs (`bodies()`): random bytes (mostly invalid UTF-8), text with lone surrogates, random JSON
 values, mutations of a valid message (a field replaced by random JSON, removed, or an extra
@@ -34,6 +36,7 @@ import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -109,7 +112,8 @@ def deep_nesting(draw) -> str:
 
 @st.composite
 def huge_numbers(draw) -> str:
-    digits = draw(st.integers(1, 20_000))
+    # Around DynamoDB's 38 significant digits as well as far beyond (Python's int limit: 4300).
+    digits = draw(st.one_of(st.integers(30, 45), st.integers(1, 20_000)))
     number = draw(
         st.sampled_from(
             [
@@ -202,23 +206,56 @@ def bodies() -> st.SearchStrategy[Any]:
 # -- the two entries ----------------------------------------------------------------------------
 
 
-def load_validate():
-    """lambdas/validate/app.py imported with its layer, in this process, off AWS."""
-    for name, value in {
-        "METRICS_NAMESPACE": "Fuzz",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_XRAY_SDK_ENABLED": "false",
-    }.items():
-        os.environ.setdefault(name, value)
-    for folder in (LAMBDAS / "common", LAMBDAS / "validate"):
+def _load(function: str, module: str, name: str):
+    """lambdas/<function>/<module>.py imported with its layer, in this process, off AWS.
+
+    The environment it reads at import is set for the import only: a process that fuzzes (a
+    test worker) must not keep it. (Not AWS_XRAY_SDK_ENABLED=false either: the X-Ray SDK reads
+    it once per process, so it would switch tracing off for every later test.)"""
+    for folder in (LAMBDAS / "common", LAMBDAS / function):
         if str(folder) not in sys.path:
             sys.path.insert(0, str(folder))
-    spec = importlib.util.spec_from_file_location(
-        "fuzz_validate_app", LAMBDAS / "validate" / "app.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    defaults = {"METRICS_NAMESPACE": "Fuzz", "AWS_DEFAULT_REGION": "us-east-1"}
+    spec = importlib.util.spec_from_file_location(name, LAMBDAS / function / f"{module}.py")
+    loaded = importlib.util.module_from_spec(spec)
+    with mock.patch.dict(os.environ, {k: os.environ.get(k, v) for k, v in defaults.items()}):
+        spec.loader.exec_module(loaded)
+    return loaded
+
+
+def load_validate():
+    """lambdas/validate/app.py (the handler)."""
+    return _load("validate", "app", "fuzz_validate_app")
+
+
+class SaveCheck:
+    """Save's code path (lambdas/save/message_store.py: decode with exact numbers, build the
+    item, serialise it with boto3's TypeSerializer, PutItem) on a table that accepts every
+    PutItem: the fuzz property is about what can be written, not about DynamoDB."""
+
+    def __init__(self) -> None:
+        self.store = _load("save", "message_store", "fuzz_message_store")
+        from pipeline_common.metrics import Metrics
+        from pipeline_common.structured_logging import StructuredLogger
+
+        self.log = StructuredLogger("save")
+        self.metrics = Metrics("Fuzz", function="save")
+        self.items: list[dict[str, Any]] = []
+
+    def put_item(self, **request: Any) -> dict[str, Any]:
+        self.items.append(request["Item"])
+        return {}
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        """Raises (DynamoDBSaveError) if Save could not write this record's item."""
+        self.store.save(
+            event,
+            dynamodb=self,
+            table_name="fuzz",
+            ttl_days=0,
+            log=self.log,
+            metrics=self.metrics,
+        )
 
 
 def record(body: Any) -> dict[str, Any]:
@@ -268,8 +305,11 @@ class Outcomes:
         return sum(self.counts.values())
 
 
-def check_one(app: Any, invalid_type: type, event: dict[str, Any]) -> str:
-    """'valid' or 'invalid'; raises AssertionError (or the unexpected exception) otherwise."""
+def check_one(
+    app: Any, invalid_type: type, event: dict[str, Any], save: SaveCheck | None = None
+) -> str:
+    """'valid' or 'invalid'; raises AssertionError (or the unexpected exception) otherwise.
+    With `save`, a valid record must also be one Save can write."""
     try:
         with contextlib.redirect_stdout(io.StringIO()):
             result = app.lambda_handler(event, None)
@@ -280,12 +320,16 @@ def check_one(app: Any, invalid_type: type, event: dict[str, Any]) -> str:
     assert isinstance(result["message_id"], str) and isinstance(result["type"], str)
     assert len(result["body_sha256"]) == 64
     json.dumps(result, allow_nan=False, default=str)  # the runtime serialises it
+    if save is not None:
+        with contextlib.redirect_stdout(io.StringIO()):
+            save(event)
     return "valid"
 
 
 def run(examples: int, *, entry: str = "validate", seed: int | None = None) -> Outcomes:
     """Fuzz one entry with `examples` examples; raises on the first property violation."""
     app = load_validate()
+    save = SaveCheck()
     from pipeline_common.errors import InvalidMessage
 
     outcomes = Outcomes()
@@ -301,7 +345,7 @@ def run(examples: int, *, entry: str = "validate", seed: int | None = None) -> O
     @given(bodies())
     def property_(case):
         category, body = case
-        outcome = check_one(app, InvalidMessage, build(body))
+        outcome = check_one(app, InvalidMessage, build(body), save)
         if category == "valid-message":
             assert outcome == "valid", "a generated valid message was rejected"
         outcomes.counts[(category, outcome)] += 1

@@ -16,7 +16,11 @@ Each sent message gets exactly one *account* (docs/reliability.md, "The invarian
                    group used the same MessageDeduplicationId within the 5-minute window.
 
 Invariants:
-  I1 every sent message has exactly one account, and one allowed for its kind;
+  I1 every sent message has exactly one account, and one allowed for it: its workload kind
+     allows dead-lettered (and sqs-deduplicated, quarantined:InvalidMessage where it can apply);
+     the rest follows from the first body stored under its message_id (`allowed_accounts`): the
+     send that stored it (only if every earlier send of that id was dead-lettered or dropped),
+     later sends with the same body are duplicates, with another body PayloadMismatch;
   I2 no item stored twice: at most one successful Save per message_id, items = stored accounts,
      every item was stored by a sent message;
   I3 within each group the stored order (processed_at) equals the send order;
@@ -201,12 +205,16 @@ def _iterations(events: list[dict[str, Any]], arn: str, status: str, started: An
 
 # ---------------------------------------------------------------------- accounting
 
-ALLOWED = {
-    "valid": {"stored", "dead-lettered"},
-    "duplicate": {"duplicate", "sqs-deduplicated", "dead-lettered"},
+# What a send of each workload kind may become whatever the table holds. The rest (stored,
+# duplicate, quarantined:PayloadMismatch) is decided by the evidence: `allowed_accounts`.
+ALWAYS_ALLOWED = {
+    "valid": {"dead-lettered"},
+    "duplicate": {"dead-lettered", "sqs-deduplicated"},
     "invalid": {"quarantined:InvalidMessage", "dead-lettered"},
-    "mismatch": {"quarantined:PayloadMismatch", "dead-lettered"},
+    "mismatch": {"dead-lettered"},
 }
+# Accounts that leave a message_id free for a later send of it to be the first one stored.
+NOT_PROCESSED = {"dead-lettered", "sqs-deduplicated"}
 
 
 def account(sent: list[Sent], evidence: Evidence) -> list[Account]:
@@ -264,17 +272,85 @@ def account(sent: list[Sent], evidence: Evidence) -> list[Account]:
     return accounts
 
 
-def _allowed(acc: Account, by_index: dict[int, Account]) -> bool:
-    if len(acc.claims) != 1:
-        return False
-    claim = acc.claims[0]
-    allowed = set(ALLOWED[acc.sent.kind])
-    if acc.sent.kind in ("duplicate", "mismatch") and acc.sent.duplicate_of is not None:
-        original = by_index.get(acc.sent.duplicate_of)
-        if original is not None and original.kind != "stored":
-            # The original never got stored (dead-lettered): this copy may be the first one.
-            allowed |= {"stored", "duplicate"}
-    return claim in allowed
+def allowed_accounts(acc: Account, same_id: list[Account], item: dict[str, Any] | None) -> set[str]:
+    """The accounts this send may have, given the first body stored under its message_id.
+
+    `same_id`: the accounts of every send of its message_id; `item`: the table's item for it.
+    The item (at most one per message_id) names the send that stored it first. Sends of that
+    message_id before it must have left it free (dead-lettered or dropped by SQS), else it could
+    not have been first; a send after it is a duplicate of what is stored if its body has the
+    same body_sha256 and a conflict (PayloadMismatch) otherwise, whatever the plan said: e.g.
+    the original dead-lettered, a `mismatch` copy stored first, and a `duplicate` of the
+    original then quarantined as PayloadMismatch.
+    """
+    sent = acc.sent
+    allowed = set(ALWAYS_ALLOWED[sent.kind])
+    if sent.kind == "invalid" or item is None:
+        return allowed  # nothing stored: every copy of it was dead-lettered or dropped
+    stored_by = item.get("sqs_message_id", {}).get("S")
+    winner = next((a for a in same_id if a.sent.sqs_message_id == stored_by), None)
+    if winner is None:
+        return allowed  # stored by no send of this run: I2's violation
+    if winner is acc:
+        if all(a.kind in NOT_PROCESSED for a in same_id if a.sent.index < sent.index):
+            allowed.add("stored")
+    elif sent.index > winner.sent.index:
+        same_body = body_sha256(sent.body) == item.get("body_sha256", {}).get("S")
+        allowed.add("duplicate" if same_body else "quarantined:PayloadMismatch")
+    return allowed
+
+
+def by_message_id(accounts: list[Account]) -> dict[str | None, list[Account]]:
+    groups: dict[str | None, list[Account]] = defaultdict(list)
+    for a in accounts:
+        groups[a.sent.message_id].append(a)
+    return groups
+
+
+def unexpected_accounts(accounts: list[Account], items: dict[str, Any]) -> list[Account]:
+    """The sends whose evidence is not exactly one account allowed for them (I1)."""
+    same_id = by_message_id(accounts)
+    return [
+        a
+        for a in accounts
+        if len(a.claims) != 1
+        or a.claims[0] not in allowed_accounts(a, same_id[a.sent.message_id], _item(a, items))
+    ]
+
+
+def _item(acc: Account, items: dict[str, Any]) -> dict[str, Any] | None:
+    return items.get(acc.sent.message_id) if acc.sent.message_id else None
+
+
+def explain(acc: Account, accounts: list[Account], items: dict[str, Any]) -> str:
+    """One I1 violation: the send, what the evidence claims, what was allowed, and why."""
+    same_id = by_message_id(accounts)[acc.sent.message_id]
+    item = _item(acc, items)
+    if item is None:
+        stored = "no item for its message_id"
+    else:
+        stored_by = item.get("sqs_message_id", {}).get("S")
+        index = next((a.sent.index for a in same_id if a.sent.sqs_message_id == stored_by), None)
+        stored = f"item stored by send #{index}" if index is not None else f"item of {stored_by}"
+    s = acc.sent
+    return (
+        f"#{s.index} {s.kind} {s.sqs_message_id} group {s.group} message_id {s.message_id}: "
+        f"claims {acc.claims or 'none'}, allowed {sorted(allowed_accounts(acc, same_id, item))} "
+        f"({stored}); executions "
+        f"{[(i.status, ' > '.join(i.states), i.errors) for i in acc.iterations]}"
+    )
+
+
+def stored_by_its_own_retried_write(acc: Account) -> bool:
+    """Stored, yet no Save of it returned "saved": a Save whose PutItem went through but whose
+    answer was lost (the SDK's read timeout, or the function timed out) was retried and found
+    the item it had written itself (DuplicateMessage, counted in DuplicateMessages). One item,
+    no MessagesSaved; the history shows the Save that lost the race to its own write."""
+    return (
+        "stored" in acc.claims
+        and not any(i.saved for i in acc.iterations)
+        and any("Save:DuplicateMessage" in i.errors for i in acc.iterations)
+    )
 
 
 # ---------------------------------------------------------------------- invariants
@@ -282,11 +358,10 @@ def _allowed(acc: Account, by_index: dict[int, Account]) -> bool:
 
 def check(sent: list[Sent], evidence: Evidence) -> tuple[list[Account], list[InvariantResult]]:
     accounts = account(sent, evidence)
-    by_index = {a.sent.index: a for a in accounts}
     results = []
 
     # I1
-    bad = [a for a in accounts if not _allowed(a, by_index)]
+    bad = unexpected_accounts(accounts, evidence.items)
     kinds = Counter(a.kind for a in accounts)
     results.append(
         InvariantResult(
@@ -294,12 +369,7 @@ def check(sent: list[Sent], evidence: Evidence) -> tuple[list[Account], list[Inv
             "every sent message accounted for exactly once",
             not bad,
             ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())),
-            [
-                f"#{a.sent.index} {a.sent.kind} {a.sent.sqs_message_id} group {a.sent.group}: "
-                f"claims {a.claims or 'none'}; executions "
-                f"{[(i.status, ' > '.join(i.states), i.errors) for i in a.iterations]}"
-                for a in bad
-            ],
+            [explain(a, accounts, evidence.items) for a in bad],
         )
     )
 
@@ -368,8 +438,18 @@ def check(sent: list[Sent], evidence: Evidence) -> tuple[list[Account], list[Inv
         if evidence.metrics.get(name, 0) != observed[name]
     ]
     quarantined = sum(1 for a in accounts if a.kind == "quarantined")
-    if observed["MessagesSaved"] != len(stored):
-        violations.append(f"MessagesSaved {observed['MessagesSaved']} != stored {len(stored)}")
+    own_write = [a for a in stored if stored_by_its_own_retried_write(a)]
+    if observed["MessagesSaved"] != len(stored) - len(own_write):
+        unexplained = [
+            f"#{a.sent.index} {a.sent.sqs_message_id}: {[i.errors for i in a.iterations]}"
+            for a in stored
+            if not any(i.saved for i in a.iterations) and a not in own_write
+        ]
+        violations.append(
+            f"MessagesSaved {observed['MessagesSaved']} != stored {len(stored)} - stored by "
+            f"their own retried write {len(own_write)}; stored without a saved Save: "
+            f"{unexplained}"
+        )
     lost_invalid = sum(
         1
         for a in accounts
@@ -391,6 +471,12 @@ def check(sent: list[Sent], evidence: Evidence) -> tuple[list[Account], list[Inv
             + (
                 f", InvalidMessages lost to PutMetricData faults {lost_invalid}"
                 if lost_invalid
+                else ""
+            )
+            + (
+                f", stored by their own retried write (counted as DuplicateMessages) "
+                f"{len(own_write)}"
+                if own_write
                 else ""
             ),
             violations,

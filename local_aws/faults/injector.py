@@ -136,6 +136,11 @@ class FaultInjector:
             raise ValueError("a fault rule needs a service")
         return self.add(**data)
 
+    def reseed(self, seed: int | None) -> None:
+        """Restart the random draws of probability rules from `seed` (a chaos run's schedule)."""
+        with self._lock:
+            self._random.seed(seed)
+
     def remove(self, rule_id: str) -> bool:
         with self._lock:
             before = len(self._rules)

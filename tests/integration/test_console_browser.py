@@ -11,6 +11,9 @@ from console_scenario import Scenario, build
 
 from pipeline_tools import console
 
+# One worker builds the console scenario once for both modules (console_scenario.build).
+pytestmark = pytest.mark.xdist_group("console_scenario")
+
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 

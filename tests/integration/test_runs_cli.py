@@ -17,6 +17,9 @@ from console_scenario import Scenario, build
 
 from pipeline_tools import cli
 
+# One worker builds the console scenario once for both modules (console_scenario.build).
+pytestmark = pytest.mark.xdist_group("console_scenario")
+
 ROOT = Path(__file__).resolve().parents[2]
 DUPLICATE_PATH = ["Validate", "CheckIdempotency", "IsDuplicate", "Delete"]
 
@@ -27,8 +30,12 @@ def scenario(pipeline, observer) -> Scenario:
 
 
 @pytest.fixture
-def runs(scenario, capsys):
+def runs(scenario, capsys, monkeypatch):
     """runs("list", "--outcome", "duplicate") -> (exit code, stdout) of the in-process CLI."""
+    # The CLI fits its lines to the terminal (shutil.get_terminal_size: $COLUMNS first); the
+    # assertions read the columns a terminal-less run gets (120), not whatever width the runner
+    # reports (an xdist worker says 80, which cuts the log lines before their action).
+    monkeypatch.setenv("COLUMNS", "120")
 
     def run(*args: str) -> tuple[int, str]:
         code = cli.main(

@@ -1,11 +1,10 @@
-"""Fixtures of the mock-configuration tests (scenario table and runner: scenarios.py)."""
+"""Fixtures of the mock-configuration tests (scenario table and runner: mock_scenarios.py)."""
 
 from __future__ import annotations
 
 import importlib.util
 import inspect
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,6 @@ import pytest
 from local_aws.stepfunctions.mock_config import ASL_PATH, DEFAULT_PATH, MockConfig, load
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))  # scenarios.py, real_lambdas.py
 ERRORS_PATH = HERE.parents[1] / "lambdas" / "common" / "pipeline_common" / "errors.py"
 
 

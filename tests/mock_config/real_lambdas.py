@@ -11,21 +11,14 @@ from __future__ import annotations
 
 import copy
 import json
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
-
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tests" / "unit"))
-
-from lambda_testkit import (  # noqa: E402 (the unit tests' loader and event helpers)
+from lambda_testkit import (  # the unit tests' loader and event helpers
     NAMESPACE,
     QUEUE_NAME,
     REGION,
@@ -35,6 +28,7 @@ from lambda_testkit import (  # noqa: E402 (the unit tests' loader and event hel
     template_resource,
     work_item,
 )
+from moto import mock_aws
 
 APPS = {
     "Validate": "validate",

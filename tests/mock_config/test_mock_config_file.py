@@ -15,8 +15,8 @@ from pathlib import Path
 import botocore.session
 import pytest
 import yaml
+from mock_scenarios import SCENARIOS, Scenario
 from real_lambdas import REPRODUCTIONS, RealLambdas, record_of
-from scenarios import SCENARIOS, Scenario
 
 from local_aws.stepfunctions import mock_config as sfn_mock_config
 from local_aws.stepfunctions.mock_config import (

@@ -3,7 +3,7 @@
 The same file Step Functions Local reads in Docker is loaded by local_aws.stepfunctions.mock_config
 and installed as the LocalAWS Step Functions front's `mock_resolver`; each scenario then runs the
 real ASL on moto's interpreter with StartExecution on `<stateMachineArn>#<TestCaseName>` and is
-checked exactly as tests/sfn_local checks Step Functions Local (scenarios.check). Retry waits are
+checked exactly as tests/sfn_local checks Step Functions Local (mock_scenarios.check). Retry waits are
 recorded instead of slept (the interpreter's own Retry logic still decides every retry).
 """
 
@@ -13,8 +13,8 @@ import types
 
 import pytest
 from botocore.exceptions import ClientError
+from mock_scenarios import SCENARIOS, check, ensure_state_machine, run
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
-from scenarios import SCENARIOS, check, ensure_state_machine, run
 
 from local_aws.stepfunctions import mock_config as sfn_mock_config
 from local_aws.stepfunctions.mock_config import DEFAULT_PATH, ENV_VAR, STATE_MACHINE_NAME, load

@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+import pytest
+
+from pipeline_tools.contract import METRIC_NAMES
 from reliability import workload
 from reliability.invariants import Evidence, Iteration, Sent, body_sha256, check
 
@@ -122,11 +125,14 @@ def test_out_of_order_storage_fails_i3():
     assert not results["I3"].ok and group in results["I3"].violations[0]
 
 
-def test_a_metric_mismatch_fails_i4():
+@pytest.mark.parametrize("name", METRIC_NAMES)
+def test_a_metric_mismatch_fails_i4(name):
     sent = _sent(workload.plan(200, 10, seed=3))
     evidence = _happy_evidence(sent)
-    evidence.metrics["MessagesSaved"] += 1
-    assert not _results(sent, evidence)["I4"].ok
+    evidence.metrics[name] = evidence.metrics.get(name, 0) + 1
+    result = _results(sent, evidence)["I4"]
+    assert not result.ok
+    assert any(v.startswith(f"{name}: CloudWatch") for v in result.violations), result.violations
 
 
 def test_the_workload_mix():

@@ -15,10 +15,14 @@ import json
 import uuid
 
 import pytest
+from secret_samples import invalid_sample_names, secret_sample
 
 from local_aws.pipes.emulator import PipeOptions
 from local_aws.stack import StackRunner
 from pipeline_tools.observer import StackObserver
+
+# Under xdist, the module's tests stay on one worker: they share its stack and scenario.
+pytestmark = pytest.mark.xdist_group("security_stack")
 
 
 @pytest.fixture(scope="module")
@@ -87,8 +91,14 @@ def scenario(stack, local_stack):
         outcomes += observer.wait_until_terminal([failing], timeout=90)
     finally:
         local_stack.faults.clear()
+    # Every invalid sample of events/bodies, a secret in each rejected value (own groups: they
+    # are processed side by side).
+    samples = [secret_sample(name) for name in invalid_sample_names()]
+    sample_sent = [observer.send(s.body, f"{group}-{i}") for i, s in enumerate(samples)]
+    sample_outcomes = observer.wait_until_terminal(sample_sent, timeout=90)
     values = [*secrets.values(), str(amount), str(other_amount)]
-    return outcomes, values, stack
+    values += [secret for sample in samples for secret in sample.secrets]
+    return outcomes, values, stack, list(zip(samples, sample_outcomes, strict=True))
 
 
 def _log_events(logs) -> dict[str, list[str]]:
@@ -108,7 +118,7 @@ def _log_events(logs) -> dict[str, list[str]]:
 
 
 def test_outcomes_are_as_expected(scenario):
-    outcomes, _, _ = scenario
+    outcomes, *_ = scenario
     kinds = [(o.kind, o.reason) for o in outcomes]
     assert kinds == [
         ("stored", None),
@@ -123,7 +133,7 @@ def test_outcomes_are_as_expected(scenario):
 
 
 def test_no_payload_value_in_any_log_line(scenario, local_stack):
-    _, values, stack = scenario
+    _, values, stack, _ = scenario
     events = _log_events(local_stack.client("logs"))
     stack_groups = {
         name: lines for name, lines in events.items() if lines and stack.stack_name in name
@@ -142,7 +152,7 @@ def test_no_payload_value_in_any_log_line(scenario, local_stack):
 
 
 def test_execution_logs_at_error_level_carry_no_execution_data(scenario, local_stack):
-    _, _, stack = scenario
+    _, _, stack, _ = scenario
     events = _log_events(local_stack.client("logs"))
     [(_name, lines)] = [
         (n, lines)
@@ -158,7 +168,7 @@ def test_execution_logs_at_error_level_carry_no_execution_data(scenario, local_s
 
 
 def test_dlq_messages_carry_the_reason_attributes(scenario):
-    outcomes, values, _ = scenario
+    outcomes, values, *_ = scenario
     quarantined = [o for o in outcomes if o.kind == "quarantined"]
     assert len(quarantined) == 4
     for outcome in quarantined:
@@ -171,6 +181,15 @@ def test_dlq_messages_carry_the_reason_attributes(scenario):
         # The reason says what is wrong without quoting the values.
         assert not [v for v in values if v in attrs["reason_detail"]["StringValue"]]
         assert outcome.dlq_message["Body"] == outcome.message.body
+
+
+def test_no_secret_of_an_invalid_sample_in_its_dlq_attributes(scenario):
+    *_, samples = scenario
+    for sample, outcome in samples:
+        assert (outcome.kind, outcome.reason) == ("quarantined", "InvalidMessage"), sample.name
+        attributes = json.dumps(outcome.dlq_message["MessageAttributes"], ensure_ascii=False)
+        assert "reason_detail" in attributes, sample.name
+        assert [s for s in sample.secrets if s in attributes] == [], sample.name
 
 
 def test_the_scan_sees_payloads_when_logging_them_is_turned_on(local_stack):

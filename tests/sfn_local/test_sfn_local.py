@@ -22,7 +22,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -30,10 +29,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "mock_config"))
-
-from scenarios import SCENARIOS, check, ensure_state_machine, run
+from mock_scenarios import SCENARIOS, check, ensure_state_machine, run
 
 from local_aws.stepfunctions.mock_config import load
 

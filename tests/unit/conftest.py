@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -12,10 +10,6 @@ import boto3
 import pytest
 from aws_xray_sdk.core import xray_recorder
 from aws_xray_sdk.core.context import Context
-from moto import mock_aws
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 from lambda_testkit import (
     NAMESPACE,
     QUEUE_NAME,
@@ -26,6 +20,7 @@ from lambda_testkit import (
     load_function,
     template_resource,
 )
+from moto import mock_aws
 
 # -- environment and AWS ---------------------------------------------------------------------
 

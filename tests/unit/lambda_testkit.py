@@ -2,8 +2,9 @@
 an in-memory X-Ray emitter. Fixtures using them are in conftest.py.
 
 The four functions are all called app.py and read their environment at import. `load_function`
-executes lambdas/<function>/app.py under a unique module name, with the function's folder and the
-layer (lambdas/common) on sys.path, so each test gets a freshly imported handler (after it has set
+executes lambdas/<function>/app.py under a unique module name (the functions' folders and the
+layer, lambdas/common, are on sys.path through pytest's `pythonpath` in pyproject.toml, as the
+Lambda runtime puts them there), so each test gets a freshly imported handler (after it has set
 the environment) and the four app modules never collide in sys.modules. Their logic modules have
 distinct names: message_validation, idempotency_check, message_store, queue_delete.
 """
@@ -14,13 +15,13 @@ import copy
 import importlib.util
 import itertools
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 from aws_xray_sdk.core import xray_recorder
+from pipeline_common import message as message_codec
 
 REPO = Path(__file__).resolve().parents[2]
 LAMBDAS = REPO / "lambdas"
@@ -32,12 +33,6 @@ ACCOUNT = "123456789012"
 TABLE_NAME = "unit-test-messages"
 NAMESPACE = "UnitTest/Pipeline"
 QUEUE_NAME = "sqs-fifo-pipeline-messages.fifo"  # the queue of events/pipe/*.json
-
-for folder in (REPO, LAYER, *(LAMBDAS / name for name in FUNCTIONS)):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
-
-from pipeline_common import message as message_codec  # noqa: E402
 
 _module_ids = itertools.count()
 

@@ -6,20 +6,10 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import json
-import re
-import sys
-from pathlib import Path
 
 import pytest
 from cfnlint.decode import decode_str
-
-ROOT = Path(__file__).resolve().parents[2]
-ASL_PATH = ROOT / "statemachine" / "pipeline.asl.json"
-TEMPLATE_PATH = ROOT / "template.yaml"
-ERRORS_PATH = ROOT / "lambdas" / "common" / "pipeline_common" / "errors.py"
-CONTRACT_PATH = ROOT / "docs" / "CONTRACT.md"
-
-sys.path.insert(0, str(ROOT / "tools"))
+from workflow_files import ASL_PATH, CONTRACT_PATH, ERRORS_PATH, TEMPLATE_PATH
 
 
 @pytest.fixture(scope="session")
@@ -68,7 +58,3 @@ def typed_errors() -> set[str]:
 @pytest.fixture(scope="session")
 def contract_text() -> str:
     return CONTRACT_PATH.read_text(encoding="utf-8")
-
-
-def placeholders(text: str) -> set[str]:
-    return set(re.findall(r"\$\{([^}]+)\}", text))

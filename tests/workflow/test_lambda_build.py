@@ -16,7 +16,7 @@ from pathlib import Path
 import build_report
 import lock_lambda_requirements
 import pytest
-from conftest import ROOT, TEMPLATE_PATH
+from workflow_files import ROOT, TEMPLATE_PATH
 
 SHIMS = ("python3.14", "docker")
 EM_AARCH64 = 183  # ELF e_machine of arm64 (System V ABI)

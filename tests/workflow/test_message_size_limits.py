@@ -10,7 +10,7 @@ import json
 import message_size_limits as limits
 import pytest
 from botocore.exceptions import ClientError
-from conftest import TEMPLATE_PATH
+from workflow_files import TEMPLATE_PATH
 
 from local_aws.deploy import deploy
 from local_aws.pipes.emulator import sqs_record

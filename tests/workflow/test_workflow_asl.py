@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import placeholders
+from workflow_files import placeholders
 
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 PUT_METRIC = "arn:aws:states:::aws-sdk:cloudwatch:putMetricData"

@@ -17,13 +17,13 @@ from collections.abc import Callable
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from conftest import ASL_PATH
 from moto import mock_aws
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
     state_task_service_aws_sdk,
 )
+from workflow_files import ASL_PATH
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -364,6 +364,39 @@ def test_lambda_service_errors_are_retried_with_capped_jittered_backoff(sfn, cod
     # Full jitter: each wait is drawn from [0, min(1 * 2**k, 4)].
     assert len(sfn.waits) == 3
     assert all(0 <= w <= cap for w, cap in zip(sfn.waits, [1, 2, 4], strict=True))
+
+
+# The retries a user relies on, per function: a Lambda service error or throttle is retried 3
+# times, a timeout once. (Stated here, not read from the ASL: lowering them must fail a test.)
+TRANSIENT = [
+    (service_error("ServiceException"), "Lambda.ServiceException", 3),
+    (service_error("TooManyRequestsException"), "Lambda.TooManyRequestsException", 3),
+    (raises("Sandbox.Timedout"), "Sandbox.Timedout", 1),
+]
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+@pytest.mark.parametrize(
+    ("failure", "error", "retries"), TRANSIENT, ids=[error for _, error, _ in TRANSIENT]
+)
+def test_every_function_retries_transient_lambda_errors(sfn, function, failure, error, retries):
+    """`retries` failures are absorbed; one more is the function's own failure: the execution
+    fails (Delete's is caught, counted as SQSDeleteError and left for the pipe to delete)."""
+    sfn.script(function, *[failure] * retries)
+    assert sfn.run([sfn.record(0)])["status"] == "SUCCEEDED"
+    assert sfn.called().count(function) == retries + 1
+    assert sfn.called()[-1] == "Delete" and sfn.metrics() == set()
+
+    sfn.script(function, *[failure] * (retries + 1), returns(OK[function]))
+    result = sfn.run([sfn.record(1)])
+    assert sfn.called().count(function) == retries + 1, "no retry beyond the documented ones"
+    if function == "Delete":
+        assert result["status"] == "SUCCEEDED"
+        assert json.loads(result["output"])[0]["Error"] == error
+        assert sfn.metrics() == {"SQSDeleteError"}
+    else:
+        assert (result["status"], result["error"]) == ("FAILED", error)
+        assert function == sfn.called()[-1], "the Map stops at the failed message"
 
 
 def test_lambda_service_errors_beyond_the_retries_fail_the_batch(sfn):

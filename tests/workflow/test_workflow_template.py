@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import ASL_PATH, ROOT, TEMPLATE_PATH, placeholders
+from workflow_files import ASL_PATH, ROOT, TEMPLATE_PATH, placeholders
 
 CONTRACT_IDS = {
     "MessagesQueue": "AWS::SQS::Queue",

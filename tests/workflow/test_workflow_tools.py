@@ -11,7 +11,7 @@ import lint_transformed
 import pytest
 import worst_case
 from cfnlint.api import lint
-from conftest import ROOT, TEMPLATE_PATH, placeholders
+from workflow_files import ROOT, TEMPLATE_PATH, placeholders
 
 DOC_PATH = ROOT / "docs" / "workflow.md"
 PIPE_BUDGET_SECONDS = 300

@@ -9,6 +9,9 @@ import pytest
 
 from local_aws.cloudformation.deploy import deploy
 
+# Under xdist, the module's tests stay on one worker: they share its deployed stack.
+pytestmark = pytest.mark.xdist_group("fixture_stack")
+
 FIXTURE = Path(__file__).parent / "fixtures" / "template.yaml"
 
 

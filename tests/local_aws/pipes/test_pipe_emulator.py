@@ -290,3 +290,41 @@ def test_stop_is_prompt_during_an_idle_long_poll(endpoint, sqs, queues):
     started = time.monotonic()
     pipe.stop()
     assert time.monotonic() - started < 2
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.02)
+
+
+def test_held_messages_of_a_failed_group_are_released_for_redelivery(endpoint, sqs, queues):
+    """The docstring's promise: a message received while its group's batch is in flight (the
+    workflow deleted that batch's message itself, unlocking the group in SQS) is held back; if
+    the batch then fails, the held message is made visible again, not sent behind the failure,
+    so it comes back with one more receive count (2)."""
+    url, arn, _ = queues
+    pipe_holder: list[ScriptedPipe] = []
+
+    def target(records):
+        if records[0]["body"] == "m1":
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=records[0]["receiptHandle"])
+            _wait_for(lambda: pipe_holder[0].held == 1)  # m2 received while m1 is in flight
+            return "FAILED"
+        return "SUCCEEDED"
+
+    pipe = _pipe(endpoint, arn, target)
+    pipe_holder.append(pipe)
+    _send(sqs, url, "g1", "m1")
+    _send(sqs, url, "g1", "m2")
+    with pipe:
+        _drained(sqs, url)
+    delivered = [(r["body"], r["attributes"]["ApproximateReceiveCount"]) for [r] in pipe.calls]
+    assert delivered == [("m1", "1"), ("m2", "2")]
+    counters = pipe.counters.snapshot()
+    assert counters["messages_released"] == 1
+    # (>= 1: once released it may be received again, and held again, before its group unlocks)
+    assert counters["messages_held"] >= 1
+    assert counters["executions"] == {"FAILED": 1, "SUCCEEDED": 1}

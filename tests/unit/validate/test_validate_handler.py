@@ -18,8 +18,10 @@ from lambda_testkit import (
 )
 from pipeline_common import message as message_codec
 from pipeline_common.errors import ConfigurationError, InvalidMessage
+from secret_samples import invalid_sample_names, secret_sample
 
 VALID_NAMES = sorted(p.stem for p in (EVENTS / "bodies").glob("valid_*"))
+INVALID_SAMPLES = invalid_sample_names()
 SCHEMAS_DIR = LAMBDAS / "validate" / "schemas"
 
 
@@ -162,6 +164,32 @@ def test_amount_must_be_a_positive_number(app, amount):
         app.lambda_handler(with_body(record, record["body"].replace("125.5", amount, 1)), None)
 
 
+@pytest.mark.parametrize(
+    ("field", "digits", "valid"),
+    [
+        ("amount", 38, True),
+        ("amount", 39, False),
+        ("dlq_retry", 38, True),
+        ("dlq_retry", 39, False),
+    ],
+)
+def test_integers_beyond_38_digits_are_invalid_not_a_save_error(app, field, digits, valid):
+    """DynamoDB stores at most 38 significant digits: such a body must be quarantined at once,
+    not fail Save with DynamoDBSaveError on every receive (five redeliveries, then an alarm)."""
+    record = sqs_record("valid_transaction")
+    body = json.loads(record["body"])
+    (body["payload"] if field == "amount" else body)[field] = int("9" * digits)
+    call = lambda: app.lambda_handler(with_body(record, json.dumps(body)), None)  # noqa: E731
+    if valid:
+        assert call()["message"]["payload"]["amount"]
+        return
+    path = "$.payload.amount" if field == "amount" else "$.dlq_retry"
+    with pytest.raises(InvalidMessage) as caught:
+        call()
+    assert f"{path}: number cannot be stored exactly" in str(caught.value)
+    assert "9" * 20 not in str(caught.value)  # the value itself is not quoted
+
+
 def test_a_record_without_body(app):
     record = sqs_record("valid_transaction")
     del record["body"]
@@ -228,6 +256,37 @@ def test_no_payload_values_in_logs_by_default(app, capsys, name):
     out = capsys.readouterr().out
     assert not any(v in out for v in PAYLOAD_VALUES)
     assert "\\u6771" not in out  # nor escaped
+
+
+@pytest.mark.parametrize("name", INVALID_SAMPLES)
+def test_no_secret_of_an_invalid_sample_in_the_error_or_the_logs(app, capsys, name):
+    """Every invalid sample, a secret in each rejected value: the error text (which reaches the
+    log line, the Step Functions Cause and the DLQ's reason_detail) and stdout never quote one."""
+    sample = secret_sample(name)
+    with pytest.raises(InvalidMessage) as caught:
+        app.lambda_handler(with_body(sqs_record("valid_transaction"), sample.body), None)
+    out = capsys.readouterr().out
+    assert [s for s in sample.secrets if s in str(caught.value) or s in out] == []
+    for path in sample.rejected:  # not vacuous: the rejected value is what the error is about
+        assert path in str(caught.value), (path, str(caught.value))
+
+
+def test_the_secret_samples_carry_secrets_where_validate_rejects_a_value():
+    samples = {name: secret_sample(name) for name in INVALID_SAMPLES}
+    assert [n for n, s in samples.items() if not s.secrets] == ["malformed_json"]  # no values
+    assert {n: s.rejected for n, s in samples.items() if s.rejected} == {
+        "invalid_bad_timestamp": ("$.timestamp",),
+        "invalid_description_type": ("$.payload.description",),
+        "invalid_multiple_violations": (
+            "$.extra",
+            "$.timestamp",
+            "$.payload.note",
+            "$.payload.payer_id",
+        ),
+        "invalid_payload_not_object": ("$.payload",),
+        "invalid_unexpected_field": ("$.payload.iban",),
+        "invalid_wrong_type": ("$.payload.amount",),
+    }
 
 
 def test_payloads_are_logged_when_enabled(load_app, capsys):
