@@ -2,8 +2,9 @@
 
 `local_stack` is THE embedded AWS of a test session (moto's state is process-global, so there is
 exactly one per pytest process: one per xdist worker under `make test`). It listens on a free
-port; tests talk to it with `local_stack.client("<service>")` or `local_stack.endpoint_url`. `browser` is a headless
-Chromium (Debian's chromium + chromedriver, `make browser-deps`) for the web console's tests.
+port; tests talk to it with `local_stack.client("<service>")` or `local_stack.endpoint_url`.
+`browser` is a headless Chromium (Debian's chromium + chromedriver, `make browser-deps`) for the
+web console's tests.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 The same file Step Functions Local reads in Docker is loaded by local_aws.stepfunctions.mock_config
 and installed as the LocalAWS Step Functions front's `mock_resolver`; each scenario then runs the
 real ASL on moto's interpreter with StartExecution on `<stateMachineArn>#<TestCaseName>` and is
-checked exactly as tests/sfn_local checks Step Functions Local (mock_scenarios.check). Retry waits are
-recorded instead of slept (the interpreter's own Retry logic still decides every retry).
+checked exactly as tests/sfn_local checks Step Functions Local (mock_scenarios.check). Retry
+waits are recorded instead of slept (the interpreter's own Retry logic still decides every retry).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""The small version of `make chaos` (docs/reliability.md): 200 messages in 10 groups on the session's
-local stack, random faults of every kind plus outages, then the invariant checker.
+"""The small version of `make chaos` (docs/reliability.md): 200 messages in 10 groups on the
+session's local stack, random faults of every kind plus outages, then the invariant checker.
 
 One seed decides the workload and the fault draws: CHAOS_SEED=<n> re-runs it with another
 (a failure prints the seed and the command line that repeats it)."""
