@@ -1,7 +1,7 @@
 """Every change local_aws makes to moto's behaviour, in one place.
 
-Each patch is minimal and says why it exists. Nothing here changes a wire format or a model; the
-patches only point moto's Step Functions interpreter at our endpoint efficiently.
+Each patch is minimal and says why it exists. The Step Functions ones only point moto's
+interpreter at our endpoint efficiently; the SQS ones live in local_aws/sqs/ (installed here).
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 from moto.core.config import default_user_config
+
+from local_aws import sqs
 
 _applied = False
 _lock = threading.Lock()
@@ -170,104 +172,6 @@ def _cached_jsonpath_parsers() -> None:
             module.parse = functools.lru_cache(maxsize=4096)(module.parse)
 
 
-def _fast_sqs_queue() -> None:
-    """Make moto's SQS queue cheaper per call when thousands of messages wait in it.
-
-    Why: with a backlog (a benchmark sends 1,000 messages up front) every ReceiveMessage scans the
-    whole queue and reads the clock twice per message through `unix_time_millis()` (datetime
-    arithmetic, ~2 us), and every DeleteMessage scans the queue three times. Same semantics:
-    - the clock is `time.time()` in ms (what `unix_time_millis()` computes, without datetimes);
-    - DeleteMessage finds the message through an index of receipt handles (kept by
-      `mark_received`) and replaces the list by a copy without it, as moto does (so a concurrent
-      scan of the old list is unaffected); an unknown handle takes moto's own path (its error).
-    """
-    import time
-
-    from moto.sqs import models
-
-    if getattr(models.Queue.delete_message, "_local_aws", False):
-        return
-    models.unix_time_millis = lambda dt=None: (
-        time.time() * 1000.0 if dt is None else models.unix_time(dt) * 1000.0
-    )
-    handles: dict[str, Any] = {}  # receipt handle -> Message (every handle it ever had)
-    original_mark_received = models.Message.mark_received
-    original_delete = models.Queue.delete_message
-
-    def mark_received(self, visibility_timeout=None):
-        original_mark_received(self, visibility_timeout)
-        handles[self.receipt_handle] = self
-
-    def delete_message(self, receipt_handle: str) -> None:
-        if receipt_handle in self.deleted_messages:
-            return
-        message = handles.get(receipt_handle)
-        if message is None:
-            return original_delete(self, receipt_handle)
-        # Under the lock add_message appends with, so a concurrent send is never lost
-        # (moto's own rebuild-and-assign is not locked).
-        with self._messages_lock:
-            messages = list(self._messages)
-            try:
-                messages.remove(message)
-            except ValueError:
-                messages = None
-            else:
-                self._messages = messages
-        if messages is None:  # not in this queue (another queue's handle): moto's answer
-            return original_delete(self, receipt_handle)
-        self.pending_messages.discard(message)
-        for handle in message.all_receipt_handles:
-            self.deleted_messages.add(handle)
-            handles.pop(handle, None)
-
-    delete_message._local_aws = True
-    models.Message.mark_received = mark_received
-    models.Queue.delete_message = delete_message
-
-    # Queue.attributes (read by every send, to check ContentBasedDeduplication, and by every
-    # receive, for MessageRetentionPeriod) computes the three Approximate* counts with three
-    # scans of the queue. Count them in one scan with one clock read; same values.
-    original_attributes = models.Queue.attributes.fget
-    counting = threading.local()
-
-    def attributes(self):
-        now = time.time() * 1000.0
-        visible = not_visible = delayed = 0
-        for message in self._messages:
-            is_delayed = now < message.delayed_until
-            delayed += is_delayed
-            if not now > message.visible_at:
-                not_visible += 1
-            elif not is_delayed:
-                visible += 1
-        counting.values = (id(self), visible, not_visible, delayed)
-        try:
-            return original_attributes(self)
-        finally:
-            counting.values = None
-
-    def counted(index: int, original: Any) -> property:
-        def getter(self):
-            values = getattr(counting, "values", None)
-            if values is not None and values[0] == id(self):
-                return values[index]
-            return original.fget(self)
-
-        return property(getter)
-
-    for index, name in enumerate(
-        (
-            "approximate_number_of_messages",
-            "approximate_number_of_messages_not_visible",
-            "approximate_number_of_messages_delayed",
-        ),
-        start=1,
-    ):
-        setattr(models.Queue, name, counted(index, getattr(models.Queue, name)))
-    models.Queue.attributes = property(attributes)
-
-
 def apply() -> None:
     """Turn on state machine execution and install the patches (idempotent)."""
     global _applied
@@ -297,5 +201,5 @@ def apply() -> None:
             lambda_eval_utils.execute_lambda_function_integration
         )
         _cached_jsonpath_parsers()
-        _fast_sqs_queue()
+        sqs.install()  # local_aws/sqs: SQS as AWS documents it
         _applied = True
