@@ -22,6 +22,12 @@ import boto3
 import pytest
 from moto import mock_aws
 
+import local_aws.sqs
+
+# The handlers meet moto's SQS as the local endpoint serves it (AWS's errors and semantics),
+# whether or not a LocalAWS was started in this process before.
+local_aws.sqs.install()
+
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "unit"))
 
