@@ -86,9 +86,7 @@ def _select(queue: Any, count: int, now: float) -> tuple[list[Any], list[Any], f
 
 
 def _redrive(queue: Any, messages: list[Any]) -> None:
-    moved = set(map(id, messages))
-    with queue._messages_lock:
-        queue._messages = [m for m in queue._messages if id(m) not in moved]
+    """Append messages already taken out of `queue` (under its lock) to its dead-letter queue."""
     dlq = queue.dead_letter_queue
     with dlq._messages_lock:
         for message in messages:
@@ -114,6 +112,9 @@ def receive_message(
             for message in chosen:
                 queue.pending_messages.add(message)
                 message.mark_received(visibility_timeout=visibility_timeout)
+            if redriven:  # out of the queue now, so no other receive can take them too
+                moved = set(map(id, redriven))
+                queue._messages = [m for m in queue._messages if id(m) not in moved]
             remaining = deadline - time.monotonic()
             if not chosen and not redriven and remaining > 0:
                 wake = min(remaining, _MAX_WAKE_S, max(0.0, (next_change - now) / 1000.0))
