@@ -108,10 +108,10 @@ bench: $(STAMP) ## Benchmark: N messages (1000) over G groups (8): msg/s, latenc
 	$(PY) benchmarks/bench.py --messages $(N) --groups $(G) $(BENCH_ARGS)
 
 run: $(STAMP) ## The demo: local stack + template.yaml + demo messages, per-message report (exit 0 = as expected)
-	$(PY) -m local_aws run
+	$(PY) -m pipeline_tools run
 
 up: $(STAMP) $(CONSOLE_STAMP) ## Keep the local stack running with template.yaml deployed; prints CLI/boto3 examples (Ctrl-C)
-	$(PY) -m local_aws up
+	$(PY) -m pipeline_tools up
 
 # make chaos N=500 G=10 FUZZ_EXAMPLES=2000 for a shorter run
 # Target-specific defaults: `make bench` has its own N and G.

@@ -34,8 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from local_aws.lambda_runtime import FunctionSpec  # noqa: E402
-from local_aws.pipe import BatchResult, PipeOptions, sqs_record  # noqa: E402
+from local_aws.awslambda.runtime import FunctionSpec  # noqa: E402
+from local_aws.pipes.emulator import BatchResult, PipeOptions, sqs_record  # noqa: E402
 from local_aws.server import LocalAWS  # noqa: E402
 from local_aws.stack import StackRunner  # noqa: E402
 

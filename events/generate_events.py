@@ -6,8 +6,8 @@
 
 Bodies are the exact text a producer sends (what to pass to `aws sqs send-message
 --message-body file://...`). Pipe events are what the pipe hands the state machine: a JSON array of
-SQS records in the exact shape of DESIGN §3 (every attribute a string), one record per body, plus
-a few multi-record batches. Everything is deterministic (fixed ids and timestamps).
+SQS records in the exact shape of docs/contract.md (every attribute a string), one record per body,
+plus a few multi-record batches. Everything is deterministic (fixed ids and timestamps).
 """
 
 from __future__ import annotations
@@ -169,7 +169,7 @@ def _id(n: int) -> str:
 
 
 def sqs_record(body: str, key: str, *, sequence: int, receive_count: int = 1) -> dict:
-    """One SQS record as the pipe delivers it (DESIGN §3)."""
+    """One SQS record as the pipe delivers it (docs/contract.md)."""
     digest = hashlib.sha256(f"{key}/{sequence}".encode()).hexdigest()
     sent = SENT_MS + sequence * 1000
     return {

@@ -3,39 +3,20 @@
     python -m local_aws serve [--port 4577]          # bare endpoint (no template deployed)
     python -m local_aws faults add --service dynamodb --operation PutItem \\
         --error ProvisionedThroughputExceededException --count 3
-    python -m local_aws faults add --service lambda --kind crash --function SaveFunction --count 1
+    python -m local_aws faults add --service lambda --kind crash --function my-function --count 1
     python -m local_aws faults list | clear | remove <id>
     python -m local_aws invocations [--function NAME]
-
-Other modules may add subcommands with `register_command(name, configure, run)`.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 
-_EXTRA_COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable]] = {}
-
-
-def register_command(
-    name: str,
-    configure: Callable[[argparse.ArgumentParser], None],
-    run: Callable[[argparse.Namespace], int],
-) -> None:
-    """Add a subcommand (used by other parts of the local stack, e.g. deploy/run)."""
-    _EXTRA_COMMANDS[name] = (configure, run)
-
-
-def default_endpoint() -> str:
-    return os.environ.get(
-        "LOCAL_AWS_ENDPOINT", f"http://127.0.0.1:{os.environ.get('LOCAL_AWS_PORT', '4577')}"
-    )
+from local_aws import config as settings
 
 
 def _request(endpoint: str, method: str, path: str, data: object | None = None) -> dict:
@@ -124,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=_serve)
 
     faults = commands.add_parser("faults", help="inject AWS errors / Lambda crashes and timeouts")
-    faults.add_argument("--endpoint", default=default_endpoint())
+    faults.add_argument("--endpoint", default=settings.endpoint_url())
     actions = faults.add_subparsers(dest="action", required=True)
     add = actions.add_parser("add", help="add a fault rule")
     add.add_argument("--service", required=True, help="dynamodb, sqs, cloudwatch, lambda, ...")
@@ -144,14 +125,10 @@ def build_parser() -> argparse.ArgumentParser:
     faults.set_defaults(run=_faults)
 
     invocations = commands.add_parser("invocations", help="Lambda invocations (JSON lines)")
-    invocations.add_argument("--endpoint", default=default_endpoint())
+    invocations.add_argument("--endpoint", default=settings.endpoint_url())
     invocations.add_argument("--function")
     invocations.set_defaults(run=_invocations)
 
-    for name, (configure, run) in _EXTRA_COMMANDS.items():
-        sub = commands.add_parser(name)
-        configure(sub)
-        sub.set_defaults(run=run)
     return parser
 
 

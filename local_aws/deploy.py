@@ -19,12 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
 import yaml
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from local_aws.pipe import PipeDefinition
+from local_aws import clients
+from local_aws.pipes.emulator import PipeDefinition
 from local_aws.template import (
     DEFAULT_ACCOUNT_ID,
     DEFAULT_REGION,
@@ -45,13 +44,12 @@ def make_client(service: str, endpoint_url: str, region: str = DEFAULT_REGION, *
 
     Pass inject_host_prefix=False for Step Functions' StartSyncExecution, whose `sync-` host
     prefix would otherwise turn 127.0.0.1 into sync-127.0.0.1."""
-    return boto3.session.Session().client(
+    return clients.client(
         service,
-        endpoint_url=endpoint_url,
-        region_name=region,
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-        config=Config(retries={"max_attempts": 3, "mode": "standard"}, **config),
+        endpoint_url,
+        region=region,
+        retries={"max_attempts": 3, "mode": "standard"},
+        **config,
     )
 
 
@@ -470,7 +468,7 @@ def deploy(
 
 
 def _runtime_types():
-    from local_aws.lambda_runtime import FunctionSpec, LayerSpec
+    from local_aws.awslambda.runtime import FunctionSpec, LayerSpec
 
     return FunctionSpec, LayerSpec
 

@@ -1,7 +1,12 @@
-"""Every change local_aws makes to moto's behaviour, in one place.
+"""The changes local_aws makes to moto's code at run time (installed by `apply()`).
 
-Each patch is minimal and says why it exists. The Step Functions ones only point moto's
-interpreter at our endpoint efficiently; the SQS ones live in local_aws/sqs/ (installed here).
+Each patch says why it exists. They replace moto functions and methods, so each one is a place
+where a moto upgrade can change behaviour under us:
+- Step Functions interpreter: `boto_client_for` is replaced (one cached client per service,
+  pointed at this endpoint; Lambda Invoke answered in process), the Lambda integration is wrapped
+  to pass the execution's X-Ray trace header, and jsonpath_ng's `parse` is memoised.
+- SQS: `local_aws/sqs/` (installed from here) patches moto's SQS model and responses so that
+  the queues behave and answer as AWS documents (docs/sqs.md); each patch has its tests there.
 """
 
 from __future__ import annotations

@@ -1,23 +1,22 @@
 """template.yaml deployed on a LocalAWS with its pipes running.
 
-    with LocalAWS(port=0) as aws, StackRunner(aws) as runner:
-        observer = runner.observer()
-        sent = observer.send(body, group="payer-1")
-        [outcome] = observer.wait_until_terminal([sent])
+    with LocalAWS(port=0) as aws, StackRunner(aws, "template.yaml") as runner:
+        sqs = runner.client("sqs")
+        ...
 
-Used by `python -m local_aws up|run`, the integration tests and the benchmark.
+Used by the pipeline's tools (`python -m pipeline_tools up|run`), the integration tests, the
+chaos run and the benchmark.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from local_aws import config as settings
 from local_aws.deploy import DEFAULT_TEMPLATE, DeployedStack, Log, deploy
-from local_aws.message_outcomes import StackObserver
-from local_aws.pipe import BatchResult, PipeEmulator, PipeOptions
+from local_aws.pipes.emulator import BatchResult, PipeEmulator, PipeOptions
 from local_aws.template import DEFAULT_STACK_NAME
 
 
@@ -25,12 +24,12 @@ def pipe_options_from_env(**overrides: Any) -> PipeOptions:
     """PipeOptions with `LOCAL_AWS_REDELIVERY_DELAY` (seconds; `aws` = the queue's visibility
     timeout, as in AWS) and `LOCAL_AWS_PIPE_CONCURRENCY` applied."""
     options = PipeOptions()
-    delay = os.environ.get("LOCAL_AWS_REDELIVERY_DELAY")
+    delay = settings.redelivery_delay()
     if delay:
         options.redelivery_delay_s = None if delay.lower() == "aws" else int(delay)
-    concurrency = os.environ.get("LOCAL_AWS_PIPE_CONCURRENCY")
+    concurrency = settings.pipe_concurrency()
     if concurrency:
-        options.max_concurrency = int(concurrency)
+        options.max_concurrency = concurrency
     for key, value in overrides.items():
         setattr(options, key, value)
     return options
@@ -91,9 +90,6 @@ class StackRunner:
         if self.stack is None:
             raise RuntimeError("StackRunner.start() has not run")
         return self.stack
-
-    def observer(self) -> StackObserver:
-        return StackObserver.for_stack(self.deployed)
 
     def client(self, service: str, **config: Any):
         return self.deployed.client(service, **config)

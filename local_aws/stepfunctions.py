@@ -29,12 +29,12 @@ from moto.stepfunctions.parser.api import ExecutionStatus, StateMachineType
 from moto.stepfunctions.parser.backend.execution import Execution, SyncExecution
 
 from local_aws import moto_patches
-from local_aws.errors import ApiError
-from local_aws.lambda_runtime import new_root_trace_header
+from local_aws.core.errors import ApiError
+from local_aws.xray.trace_header import child_header, new_root_header
 
 LOG = logging.getLogger("local_aws.stepfunctions")
 
-# (state machine name, test case name) -> moto MockTestCase, or None (issue: mock configs)
+# (state machine name, test case name) -> moto MockTestCase, or None (no mock config)
 MockResolver = Callable[[str, str], Any]
 
 
@@ -200,13 +200,6 @@ class TrackedSyncExecution(_Tracked, SyncExecution):
     pass
 
 
-def _child_trace_header(header: str, parent_id: str) -> str:
-    """`Root=<header's root>;Parent=<parent_id>;Sampled=<header's, default 1>`."""
-    fields = dict(part.strip().partition("=")[::2] for part in header.split(";") if "=" in part)
-    root = fields.get("Root") or new_root_trace_header().split(";")[0].removeprefix("Root=")
-    return f"Root={root};Parent={parent_id};Sampled={fields.get('Sampled', '1')}"
-
-
 def _epoch(value: dt.datetime | None) -> float | None:
     return value.timestamp() if value is not None else None
 
@@ -303,7 +296,7 @@ class StepFunctionsFront:
             start_date=dt.datetime.now(tz=dt.UTC),
             cloud_watch_logging_session=_logging_session(state_machine, exec_arn),
             input_data=raw_input,
-            trace_header=params.get("traceHeader") or new_root_trace_header(),
+            trace_header=params.get("traceHeader") or new_root_header(),
             activity_store={},
         )
         execution.done = threading.Event()
@@ -312,7 +305,7 @@ class StepFunctionsFront:
         # children of that segment (Root of the trace header, Parent = the segment).
         segment_id = execution.xray_segment_id = secrets.token_hex(8)
         moto_patches.register_execution_trace(
-            execution.exec_arn, _child_trace_header(execution.trace_header, segment_id)
+            execution.exec_arn, child_header(execution.trace_header, segment_id)
         )
         execution.mock_test_case = mock_test_case
         state_machine.executions.append(execution)

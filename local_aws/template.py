@@ -32,9 +32,9 @@ from typing import Any
 
 from cfnlint.decode import decode
 
+from local_aws.config import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
+
 DEFAULT_STACK_NAME = "sqs-fifo-pipeline"
-DEFAULT_REGION = "us-east-1"
-DEFAULT_ACCOUNT_ID = "123456789012"
 
 _NO_VALUE = object()  # what `Ref: AWS::NoValue` resolves to; removed from its parent
 _SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")

@@ -244,8 +244,9 @@ def run_chaos(
     outage_every_s: float | None = 25.0,
     log=print,
 ) -> ChaosReport:
-    from local_aws.pipe import PipeOptions
+    from local_aws.pipes.emulator import PipeOptions
     from local_aws.stack import StackRunner
+    from pipeline_tools.observer import StackObserver
 
     started = time.monotonic()
     suffix = uuid.uuid4().hex[:6]
@@ -256,7 +257,7 @@ def run_chaos(
         pipe_options=PipeOptions(redelivery_delay_s=redelivery_delay_s),
     ).start()
     try:
-        observer = runner.observer()
+        observer = StackObserver.for_stack(runner.deployed)
         plan = workload.plan(messages, groups, seed=seed, prefix=f"chaos{suffix}")
         since = time.time()
         rules = []

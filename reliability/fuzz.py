@@ -245,7 +245,7 @@ def record(body: Any) -> dict[str, Any]:
 
 def entry_record(body: Any) -> dict[str, Any]:
     """The record as the pipe builds it and the interpreter sends it to Lambda (JSON)."""
-    from local_aws.pipe import sqs_record
+    from local_aws.pipes.emulator import sqs_record
 
     if isinstance(body, bytes):
         body = body.decode("utf-8", "surrogateescape")

@@ -32,16 +32,10 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from local_aws.message_outcomes import METRIC_NAMES
+from pipeline_tools.contract import METRIC_NAMES
+from pipeline_tools.runs.outcomes import ERROR_METRIC_STATES
 
 DEDUP_WINDOW_S = 300
-ERROR_METRIC_STATES = {
-    "RecordInvalidMessage": "InvalidMessages",
-    "RecordDynamoDBCheckError": "DynamoDBCheckError",
-    "RecordDynamoDBSaveError": "DynamoDBSaveError",
-    "RecordSQSGetURLError": "SQSGetURLError",
-    "RecordSQSDeleteError": "SQSDeleteError",
-}
 
 
 @dataclass
@@ -104,7 +98,7 @@ class InvariantResult:
 
 
 def body_sha256(text: str) -> str | None:
-    """CONTRACT.md: SHA-256 of the canonical JSON of the parsed body."""
+    """docs/contract.md: SHA-256 of the canonical JSON of the parsed body."""
     try:
         data = json.loads(text)
     except ValueError:

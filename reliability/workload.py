@@ -19,7 +19,7 @@ import random
 import uuid
 from dataclasses import dataclass
 
-from local_aws.message_outcomes import body_message_id
+from pipeline_tools.observer import body_message_id
 
 KINDS = ("valid", "duplicate", "invalid", "mismatch")
 

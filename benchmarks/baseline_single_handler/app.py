@@ -7,7 +7,8 @@ synchronous PutMetricData call per metric event, as the predecessor did. Same lo
 
 It runs in the same local Lambda runtime, against the same endpoint, as the pipeline's four
 functions, so the benchmark compares shapes, not environments. It is not a reference for
-correctness: it keeps none of the fixes listed in DESIGN.md §1.
+correctness: it keeps none of the fixes listed in docs/architecture.md ("The predecessor, and
+what this design fixes").
 """
 
 from __future__ import annotations

@@ -7,8 +7,6 @@ queue_delete.py.
 
 import queue_delete
 from pipeline_common import aws_clients, config, tracing
-from pipeline_common import record as sqs_record
-from pipeline_common.errors import PipelineError
 from pipeline_common.metrics import Metrics
 from pipeline_common.structured_logging import StructuredLogger
 
@@ -21,16 +19,6 @@ SQS = aws_clients.client("sqs")
 QUEUE_URLS: dict[str, str] = {}  # eventSourceARN -> queue URL, for the life of the container
 
 
-def lambda_handler(event, context):
-    record = sqs_record.unwrap(event)
-    with tracing.subsegment(f"## {FUNCTION}"):
-        tracing.annotate(message_group_id=sqs_record.message_group_id(record))
-        try:
-            result = queue_delete.delete(
-                record, sqs=SQS, cache=QUEUE_URLS, log=LOG, metrics=METRICS
-            )
-        except PipelineError as err:
-            tracing.annotate(message_id=LOG.message_id, outcome=type(err).__name__)
-            raise
-        tracing.annotate(message_id=result["message_id"], outcome=result["outcome"])
-        return result
+@tracing.traced_handler(FUNCTION, message_id=lambda: LOG.message_id)
+def lambda_handler(record):
+    return queue_delete.delete(record, sqs=SQS, cache=QUEUE_URLS, log=LOG, metrics=METRICS)

@@ -4,7 +4,7 @@ The queue URL is resolved from the record's eventSourceARN (arn:aws:sqs:region:a
 GetQueueUrl(QueueName, QueueOwnerAWSAccountId) and cached in a dict the caller keeps for the life
 of the container, so a warm function makes one SQS call per message. Failures raise
 SQSGetURLError / SQSDeleteError; the message is already stored (or quarantined) by then, so the
-workflow records the metric and lets the pipe delete the batch (docs/CONTRACT.md).
+workflow records the metric and lets the pipe delete the batch (docs/contract.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Save: conditional put of the stored item (docs/CONTRACT.md).
+"""Save: conditional put of the stored item (docs/contract.md).
 
 Input: the work item (raw SQS record + `validated`). Output: {"outcome": "saved", "message_id"}.
 Raises DuplicateMessage, PayloadMismatch, DynamoDBSaveError. Logic in message_store.py.
@@ -6,8 +6,6 @@ Raises DuplicateMessage, PayloadMismatch, DynamoDBSaveError. Logic in message_st
 
 import message_store
 from pipeline_common import aws_clients, config, tracing
-from pipeline_common import record as sqs_record
-from pipeline_common.errors import PipelineError
 from pipeline_common.metrics import Metrics
 from pipeline_common.structured_logging import StructuredLogger
 
@@ -21,21 +19,13 @@ tracing.configure(FUNCTION)
 DYNAMODB = aws_clients.client("dynamodb")
 
 
-def lambda_handler(event, context):
-    record = sqs_record.unwrap(event)
-    with tracing.subsegment(f"## {FUNCTION}"):
-        tracing.annotate(message_group_id=sqs_record.message_group_id(record))
-        try:
-            result = message_store.save(
-                record,
-                dynamodb=DYNAMODB,
-                table_name=TABLE_NAME,
-                ttl_days=TTL_DAYS,
-                log=LOG,
-                metrics=METRICS,
-            )
-        except PipelineError as err:
-            tracing.annotate(message_id=LOG.message_id, outcome=type(err).__name__)
-            raise
-        tracing.annotate(message_id=result["message_id"], outcome=result["outcome"])
-        return result
+@tracing.traced_handler(FUNCTION, message_id=lambda: LOG.message_id)
+def lambda_handler(record):
+    return message_store.save(
+        record,
+        dynamodb=DYNAMODB,
+        table_name=TABLE_NAME,
+        ttl_days=TTL_DAYS,
+        log=LOG,
+        metrics=METRICS,
+    )

@@ -1,4 +1,4 @@
-"""Save: write the stored item (docs/CONTRACT.md) with a conditional put on message_id.
+"""Save: write the stored item (docs/contract.md) with a conditional put on message_id.
 
 The body is decoded again with Decimal for non-integer numbers, so amounts are stored exactly as
 sent (DynamoDB refuses floats; money must not pass through binary floating point).

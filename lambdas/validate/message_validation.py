@@ -183,7 +183,7 @@ def summarise(problems: list[str], limit: int = MAX_ERROR_CHARS) -> str:
 def validate_record(
     record: Mapping[str, Any], *, schemas: Schemas, log: StructuredLogger
 ) -> dict[str, Any]:
-    """Validate's result (docs/CONTRACT.md) or InvalidMessage."""
+    """Validate's result (docs/contract.md) or InvalidMessage."""
     log.start(record)
     body = sqs_record.body(record)
     try:

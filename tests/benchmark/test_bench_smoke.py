@@ -1,5 +1,5 @@
 """`make bench` end to end at a tiny size: every figure is in the report and the figures are
-consistent with each other. Timing is never asserted (DESIGN.md §7): the benchmark measures."""
+consistent with each other. Timing is never asserted (docs/testing.md): the benchmark measures."""
 
 from __future__ import annotations
 

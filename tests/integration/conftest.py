@@ -1,6 +1,6 @@
 """The real template, ASL and Lambdas on the session's LocalAWS, with the pipe running.
 
-Helpers read outcomes only through AWS APIs (local_aws.message_outcomes): DynamoDB items, the
+Helpers read outcomes only through AWS APIs (pipeline_tools/observer.py): DynamoDB items, the
 DLQ, execution histories and CloudWatch metric sums; never the emulator's internals.
 """
 
@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from local_aws.message_outcomes import METRIC_NAMES, Outcome, StackObserver
-from local_aws.pipe import PipeOptions
+from local_aws.pipes.emulator import PipeOptions
 from local_aws.stack import StackRunner
+from pipeline_tools.contract import METRIC_NAMES
+from pipeline_tools.observer import Outcome, StackObserver
 
 ROOT = Path(__file__).resolve().parents[2]
 BODIES = ROOT / "events" / "bodies"
@@ -44,7 +45,7 @@ def pipeline(local_stack):
 
 @pytest.fixture(scope="session")
 def observer(pipeline) -> StackObserver:
-    return pipeline.observer()
+    return StackObserver.for_stack(pipeline.deployed)
 
 
 @pytest.fixture
@@ -85,7 +86,7 @@ def raw_body():
 
 
 def body_sha256(text: str) -> str:
-    """CONTRACT.md: SHA-256 of the canonical JSON of the parsed body."""
+    """docs/contract.md: SHA-256 of the canonical JSON of the parsed body."""
     canonical = json.dumps(
         json.loads(text), sort_keys=True, separators=(",", ":"), ensure_ascii=False
     )

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from local_aws.inspect_runs import RunReader, RunSummary
+from pipeline_tools.runs.reader import RunReader, RunSummary
 
 BODIES = Path(__file__).resolve().parents[2] / "events" / "bodies"
 _built: dict[int, Scenario] = {}

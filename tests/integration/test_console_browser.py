@@ -11,6 +11,8 @@ from urllib.parse import quote
 import pytest
 from console_scenario import Scenario, build
 
+from pipeline_tools import console
+
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 CHROMIUM_FLAGS = (
@@ -28,6 +30,7 @@ CHROMIUM_FLAGS = (
 
 @pytest.fixture(scope="module")
 def scenario(pipeline, observer) -> Scenario:
+    console.attach(pipeline.aws)  # as `python -m pipeline_tools up` does
     return build(pipeline, observer)
 
 

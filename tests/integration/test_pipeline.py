@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from local_aws.pipe import PipeOptions
+from local_aws.pipes.emulator import PipeOptions
 from local_aws.stack import StackRunner
+from pipeline_tools.observer import StackObserver
 
 HAPPY_PATH = ["Validate", "CheckIdempotency", "IsDuplicate", "Save", "Delete"]
 DUPLICATE_PATH = ["Validate", "CheckIdempotency", "IsDuplicate", "Delete"]
@@ -290,7 +291,7 @@ def batch_pipeline(local_stack, pipeline):
 
 
 def test_batch_size_greater_than_one(batch_pipeline, new_body, raw_body, group, execution_input):
-    observer = batch_pipeline.observer()
+    observer = StackObserver.for_stack(batch_pipeline.deployed)
     metrics_before = observer.metric_sums()
     texts = [new_body("valid_transaction.json") for _ in range(3)]
     texts.insert(1, raw_body("invalid_missing_field.json"))

@@ -1,4 +1,4 @@
-"""`python -m local_aws runs …` and local X-Ray on the real pipeline (integration conftest).
+"""`python -m pipeline_tools runs …` and local X-Ray on the real pipeline (integration conftest).
 
 Everything the command prints comes from the endpoint's AWS APIs, as from another terminal.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from console_scenario import Scenario, build
 
-from local_aws import cli, runs_cli
+from pipeline_tools import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 DUPLICATE_PATH = ["Validate", "CheckIdempotency", "IsDuplicate", "Delete"]
@@ -29,7 +29,6 @@ def scenario(pipeline, observer) -> Scenario:
 @pytest.fixture
 def runs(scenario, capsys):
     """runs("list", "--outcome", "duplicate") -> (exit code, stdout) of the in-process CLI."""
-    runs_cli.register()
 
     def run(*args: str) -> tuple[int, str]:
         code = cli.main(
@@ -179,7 +178,7 @@ def test_json_output(scenario, runs):
 
 def test_command_line_from_another_process(scenario):
     env = {**os.environ, "LOCAL_AWS_ENDPOINT": scenario.endpoint}
-    command = [sys.executable, "-m", "local_aws", "runs"]
+    command = [sys.executable, "-m", "pipeline_tools", "runs"]
     done = subprocess.run(
         [*command, "list", "--group", scenario.groups["fail"]],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from local_aws.lambda_runtime import FunctionSpec
+from local_aws.awslambda.runtime import FunctionSpec
 
 FUNCTIONS = Path(__file__).resolve().parent / "functions"
 

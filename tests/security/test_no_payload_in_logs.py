@@ -16,8 +16,9 @@ import uuid
 
 import pytest
 
-from local_aws.pipe import PipeOptions
+from local_aws.pipes.emulator import PipeOptions
 from local_aws.stack import StackRunner
+from pipeline_tools.observer import StackObserver
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +58,7 @@ def _body(secrets: dict[str, str], message_id: str | None = None, amount: float 
 
 @pytest.fixture(scope="module")
 def scenario(stack, local_stack):
-    observer = stack.observer()
+    observer = StackObserver.for_stack(stack.deployed)
     group = f"security-{uuid.uuid4().hex[:6]}"
     secrets = {k: _secret(k) for k in ("transaction", "payer", "receiver", "description")}
     amount, other_amount = 8137.29, 6254.71  # appear nowhere else either
@@ -187,7 +188,7 @@ def test_the_scan_sees_payloads_when_logging_them_is_turned_on(local_stack):
         pipe_options=PipeOptions(redelivery_delay_s=1),
     ).start()
     try:
-        observer = runner.observer()
+        observer = StackObserver.for_stack(runner.deployed)
         secrets = {k: _secret(k) for k in ("transaction", "payer", "receiver", "description")}
         sent = observer.send(json.dumps(_body(secrets)), f"security-all-{suffix}")
         [outcome] = observer.wait_until_terminal([sent], timeout=60)

@@ -1,4 +1,4 @@
-"""events/: generated files are up to date and have the exact pipe shape (DESIGN §3)."""
+"""events/: generated files are up to date and have the exact pipe shape (docs/contract.md)."""
 
 import hashlib
 import importlib.util

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from lambda_testkit import FUNCTIONS, LAMBDAS, LAYER, sqs_record
 
-from local_aws.lambda_packages import install_requirements, runtime_path
+from local_aws.awslambda.packages import install_requirements, runtime_path
 
 PROBE = r"""
 import json, sys

@@ -1,4 +1,4 @@
-"""Structural checks of statemachine/pipeline.asl.json against DESIGN §3 and docs/CONTRACT.md."""
+"""Structural checks of statemachine/pipeline.asl.json (docs/contract.md, docs/workflow.md)."""
 
 from __future__ import annotations
 

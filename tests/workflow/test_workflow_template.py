@@ -1,4 +1,4 @@
-"""Structural checks of template.yaml against DESIGN §5, docs/CONTRACT.md and issue 3."""
+"""Structural checks of template.yaml (docs/architecture.md, docs/deploy.md, docs/contract.md)."""
 
 from __future__ import annotations
 

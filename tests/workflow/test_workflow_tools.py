@@ -1,5 +1,5 @@
 """The machine checks themselves: cfn-lint on template.yaml, the ASL validation, and the
-worst-case table in README.md."""
+worst-case table in docs/workflow.md."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import worst_case
 from cfnlint.api import lint
 from conftest import ROOT, TEMPLATE_PATH
 
-DOC_PATH = ROOT / "README.md"
+DOC_PATH = ROOT / "docs" / "workflow.md"
 PIPE_BUDGET_SECONDS = 300
 
 

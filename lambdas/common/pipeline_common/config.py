@@ -58,7 +58,7 @@ def non_negative_int(name: str, default: int = 0) -> int:
 
 @dataclass(frozen=True)
 class CommonSettings:
-    """The variables every function reads (docs/CONTRACT.md)."""
+    """The variables every function reads (docs/contract.md)."""
 
     metrics_namespace: str
     log_payloads: bool

@@ -6,7 +6,7 @@ surrogate (an escape like "\\ud800" decodes to a str that cannot be encoded, sto
 no duplicate key (parsers disagree on which one wins). Anything else raises InvalidMessage, with a
 text that never quotes the body's values.
 
-`body_sha256` is defined in docs/CONTRACT.md: SHA-256 hex of the canonical JSON of the parsed body
+`body_sha256` is defined in docs/contract.md: SHA-256 hex of the canonical JSON of the parsed body
 (sort_keys, compact separators, ensure_ascii=False), so a re-serialisation of the same message
 (whitespace, key order, escapes) hashes the same while any change of a value does not.
 """
@@ -105,7 +105,7 @@ def decode_body(body: Any, *, exact_numbers: bool = False) -> dict[str, Any]:
 
 
 def canonical_json(message: Any) -> str:
-    """The canonical text of a parsed (float-decoded) body, as docs/CONTRACT.md defines it."""
+    """The canonical text of a parsed (float-decoded) body, as docs/contract.md defines it."""
     return json.dumps(
         message, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     )

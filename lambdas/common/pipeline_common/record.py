@@ -1,5 +1,5 @@
-"""Accessors for the work item every Lambda receives: one raw SQS record (DESIGN §3 shape) to
-which the workflow adds result keys (`validated`, `idempotency`, ..., see docs/CONTRACT.md).
+"""Accessors for the work item every Lambda receives: one raw SQS record (docs/contract.md) to
+which the workflow adds result keys (`validated`, `idempotency`, ..., see docs/contract.md).
 
 They never raise on a missing key: a record is data from outside, and each function decides what
 a missing value means for it.
@@ -86,7 +86,7 @@ def message_id_hint(record: Mapping[str, Any]) -> str | None:
 
 
 def sqs_metadata(record: Mapping[str, Any]) -> dict[str, Any]:
-    """The `sqs` block of Validate's result (docs/CONTRACT.md)."""
+    """The `sqs` block of Validate's result (docs/contract.md)."""
     return {
         "message_id": sqs_message_id(record),
         "receipt_handle": receipt_handle(record),

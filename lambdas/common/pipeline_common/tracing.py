@@ -1,5 +1,5 @@
 """AWS X-Ray: boto3/botocore patched, one subsegment per invocation carrying the annotations
-`message_id`, `message_group_id` and `outcome`.
+`message_id`, `message_group_id` and `outcome` (the `traced_handler` decorator).
 
 Nothing here may raise because tracing is unavailable. In Lambda (Tracing: Active) the runtime
 gives a facade segment, which cannot hold annotations, so the handler opens a subsegment and the
@@ -12,13 +12,17 @@ a segment first.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from aws_xray_sdk.core import patch, xray_recorder
+
+from . import record as sqs_record
+from .errors import PipelineError
 
 _log = logging.getLogger(__name__)
 ANNOTATION_KEYS = ("message_id", "message_group_id", "outcome")
@@ -79,3 +83,50 @@ def annotate(**values: Any) -> None:
             entity.put_annotation(key, value)
     except Exception:  # tracing must never break message processing
         _log.debug("X-Ray annotation failed", exc_info=True)
+
+
+Annotations = dict[str, Any]
+
+
+def _result_annotations(result: dict[str, Any]) -> Annotations:
+    return {"message_id": result["message_id"], "outcome": result["outcome"]}
+
+
+def traced_handler(
+    function: str,
+    *,
+    message_id: Callable[[], str | None],
+    on_success: Callable[[dict[str, Any]], Annotations] = _result_annotations,
+    on_error: Callable[[PipelineError], Annotations] | None = None,
+    errors: type[PipelineError] | tuple[type[PipelineError], ...] = PipelineError,
+) -> Callable[[Callable[[dict[str, Any]], dict[str, Any]]], Callable[[Any, Any], Any]]:
+    """Turn `work(record) -> result` into a Lambda handler traced as one subsegment.
+
+    The handler unwraps the SQS record from the event, opens `## <function>`, annotates the
+    message group, runs `work`, then annotates `on_success(result)`; when `work` raises one of
+    `errors` it annotates `on_error(err)` (default: `message_id()`, the id known so far, and the
+    error's class name as the outcome) and re-raises it unchanged.
+    """
+
+    def error_annotations(err: PipelineError) -> Annotations:
+        if on_error is not None:
+            return on_error(err)
+        return {"message_id": message_id(), "outcome": type(err).__name__}
+
+    def decorate(work: Callable[[dict[str, Any]], dict[str, Any]]) -> Callable[[Any, Any], Any]:
+        @functools.wraps(work)
+        def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
+            record = sqs_record.unwrap(event)
+            with subsegment(f"## {function}"):
+                annotate(message_group_id=sqs_record.message_group_id(record))
+                try:
+                    result = work(record)
+                except errors as err:
+                    annotate(**error_annotations(err))
+                    raise
+                annotate(**on_success(result))
+                return result
+
+        return lambda_handler
+
+    return decorate

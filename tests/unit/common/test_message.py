@@ -1,4 +1,4 @@
-"""Body decoding and body_sha256 (docs/CONTRACT.md)."""
+"""Body decoding and body_sha256 (docs/contract.md)."""
 
 import contextlib
 import hashlib

@@ -1,4 +1,4 @@
-"""Record accessors: the SQS record shape of DESIGN §3."""
+"""Record accessors: the SQS record shape of docs/contract.md."""
 
 import pytest
 from lambda_testkit import sqs_record, work_item

@@ -7,6 +7,7 @@ import pytest
 from aws_xray_sdk.core import xray_recorder
 from aws_xray_sdk.core.lambda_launcher import LambdaContext
 from pipeline_common import tracing
+from pipeline_common.errors import InvalidMessage, PayloadMismatch
 
 
 def test_without_a_segment_nothing_raises_or_logs_errors(caplog):
@@ -63,3 +64,62 @@ def test_patched_sdk_calls_without_a_segment_stay_quiet(caplog, aws):
     # WHEN an SDK call is made THEN it works and the X-Ray SDK neither raises nor warns
     assert boto3.client("dynamodb", region_name="us-east-1").list_tables()["TableNames"] == []
     assert [r.getMessage() for r in caplog.records if r.name.startswith("aws_xray_sdk")] == []
+
+
+def _record(body: str = '{"message_id": "m-1"}') -> dict:
+    return {"messageId": "sqs-1", "body": body, "attributes": {"MessageGroupId": "g-1"}}
+
+
+def test_traced_handler_annotates_the_result(xray):
+    @tracing.traced_handler("unit", message_id=lambda: "from-log")
+    def handler(record):
+        assert record["messageId"] == "sqs-1"  # the record, unwrapped from the event
+        return {"message_id": "m-1", "outcome": "saved"}
+
+    with xray.segment():
+        assert handler(_record(), None) == {"message_id": "m-1", "outcome": "saved"}
+    (sub,) = xray.named("## unit")
+    assert sub.annotations == {"message_group_id": "g-1", "message_id": "m-1", "outcome": "saved"}
+
+
+def test_traced_handler_annotates_a_pipeline_error_and_reraises_it(xray):
+    @tracing.traced_handler("unit", message_id=lambda: "from-log")
+    def handler(record):
+        raise PayloadMismatch("another body")
+
+    with xray.segment(), pytest.raises(PayloadMismatch, match="another body"):
+        handler(_record(), None)
+    (sub,) = xray.named("## unit")
+    assert sub.annotations == {
+        "message_group_id": "g-1",
+        "message_id": "from-log",
+        "outcome": "PayloadMismatch",
+    }
+    assert sub.cause["exceptions"][0].type == "PayloadMismatch"
+
+
+def test_traced_handler_custom_annotations_and_errors_outside_the_set_pass_untouched(xray):
+    @tracing.traced_handler(
+        "unit",
+        message_id=lambda: None,
+        on_success=lambda result: {"outcome": "valid"},
+        on_error=lambda err: {"outcome": "invalid"},
+        errors=InvalidMessage,
+    )
+    def handler(record):
+        if record["body"] == "bad":
+            raise InvalidMessage("bad")
+        if record["body"] == "boom":
+            raise KeyError("boom")
+        return {"message_id": "m-1"}
+
+    with xray.segment():
+        handler(_record(), None)
+        with pytest.raises(InvalidMessage):
+            handler(_record("bad"), None)
+        with pytest.raises(KeyError):
+            handler(_record("boom"), None)
+    valid, invalid, crashed = xray.named("## unit")
+    assert valid.annotations == {"message_group_id": "g-1", "outcome": "valid"}
+    assert invalid.annotations == {"message_group_id": "g-1", "outcome": "invalid"}
+    assert crashed.annotations == {"message_group_id": "g-1"}  # not one of `errors`
