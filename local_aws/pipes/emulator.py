@@ -17,16 +17,16 @@ Deliberate local deviations:
 - Redelivery delay: after a failed batch the messages' visibility is set to
   `redelivery_delay_s` (default 2 s) instead of waiting out the queue's VisibilityTimeout
   (>= 30 min in the template). `redelivery_delay_s=None` keeps the AWS behaviour.
-- One receiver thread, not several pollers: moto 5.2.5 computes the set of locked message groups
-  once at the start of a ReceiveMessage call (and keeps it for a whole long poll), so two
-  concurrent ReceiveMessage calls can both hand out messages of the same group. The emulator
-  serializes its receives and keeps its own per-group lock on top of moto's: a message of a group
-  that still has a batch in flight (possible once the workflow has deleted that batch's messages
-  itself) is held back and sent after that batch finishes; if that batch failed, held messages
-  are made visible again (one extra receive count) so they cannot overtake the redelivery.
-- While batches are in flight the receiver polls with WaitTimeSeconds=0, woken by each finished
-  batch (or every `busy_poll_interval_s`), because moto's long poll would not see a group that
-  unlocks during the poll; when nothing is in flight it long-polls with `wait_time_s` (<= 20).
+
+How the group rule is kept: the queue (local_aws/sqs) locks a FIFO group while any of its
+messages is in flight, as SQS does, which keeps order across failures and redeliveries. SQS
+unlocks a group as soon as its messages are deleted, though, and the workflow deletes each
+record itself before its execution ends; so a later message of that group can be received while
+its batch is still running. The emulator holds such a message back and sends it once that batch
+has finished (SQS's lock guarantees nothing of the batch is left to redeliver by then). It has
+one receiver thread, so the held messages keep their order; while batches are in flight the
+receiver polls with WaitTimeSeconds=0, woken by each finished batch (or every
+`busy_poll_interval_s`) to hand held messages over; idle, it long-polls up to `wait_time_s`.
 """
 
 from __future__ import annotations
@@ -145,7 +145,7 @@ class PipeCounters:
         "delete_errors",
         "messages_left_for_redelivery",  # in batches whose execution did not succeed
         "messages_held",  # received while their group still had a batch in flight
-        "messages_released",  # made visible again without being sent (shutdown, failed group)
+        "messages_released",  # made visible again without being sent (at shutdown)
     )
 
     def __init__(self) -> None:
@@ -409,7 +409,7 @@ class PipeEmulator:
         return messages
 
     def _release(self, messages: list[dict[str, Any]]) -> None:
-        """Make received-but-unsent messages visible again (shutdown, or a failed group)."""
+        """Make received-but-unsent messages visible again (at shutdown)."""
         if not messages:
             return
         try:
@@ -421,7 +421,6 @@ class PipeEmulator:
     # ------------------------------------------------------------------ one batch
 
     def _run_batch(self, batch: list[dict[str, Any]]) -> None:
-        failed_groups: set[str] = set()
         groups = tuple(dict.fromkeys(g for g in (_group(m) for m in batch) if g is not None))
         result: BatchResult | None = None
         try:
@@ -435,7 +434,6 @@ class PipeEmulator:
             if status == "SUCCEEDED":
                 self._delete(batch)
             else:
-                failed_groups = set(groups)
                 self.counters.add("messages_left_for_redelivery", len(batch))
                 if self.options.redelivery_delay_s is not None:
                     self._change_visibility(batch, int(self.options.redelivery_delay_s))
@@ -443,7 +441,6 @@ class PipeEmulator:
                 tuple(m["MessageId"] for m in batch), groups, status, seconds, execution_arn, error
             )
         except Exception as exc:  # never let a worker die with its groups locked
-            failed_groups = set(groups)
             self.counters.execution("INVOCATION_ERROR", 0.0)
             result = BatchResult(
                 tuple(m["MessageId"] for m in batch),
@@ -454,11 +451,6 @@ class PipeEmulator:
                 repr(exc),
             )
         finally:
-            to_release: list[dict[str, Any]] = []
-            with self._cond:
-                for group in failed_groups:
-                    to_release += self._held.pop(group, [])
-            self._release(to_release)
             with self._cond:
                 for group in groups:
                     self._busy_groups[group] -= 1

@@ -262,9 +262,11 @@ def test_fifo_order_within_a_group_is_kept_across_a_failure(
     # message's last attempt had finished, redelivery included.
     for earlier, later in itertools.pairwise(outcomes):
         assert later.attempts[0].started >= earlier.attempts[-1].stopped
-    # (moto draws SequenceNumber at random, so the stored sequence_number cannot show the order.)
     processed = [o.item["processed_at"]["S"] for o in outcomes]
     assert processed == sorted(processed)
+    # SequenceNumber increases within a group (API_SendMessage), so the items show the order too.
+    sequence = [int(o.item["sequence_number"]["S"]) for o in outcomes]
+    assert sequence == sorted(sequence)
     failed_attempts = sum(a.status == "FAILED" for o in outcomes for a in o.attempts)
     assert metrics.now() == metrics.expected(
         MessagesSaved=3, MessagesDeleted=3, DynamoDBSaveError=failed_attempts

@@ -18,7 +18,15 @@ from typing import Any
 
 import boto3
 import pytest
-from lambda_testkit import (  # the unit tests' loader and event helpers
+from moto import mock_aws
+
+import local_aws.sqs
+
+# The handlers meet moto's SQS as the local endpoint serves it (AWS's errors and semantics),
+# whether or not a LocalAWS was started in this process before.
+local_aws.sqs.install()
+
+from lambda_testkit import (  # noqa: E402 (the unit tests' loader and event helpers)
     NAMESPACE,
     QUEUE_NAME,
     REGION,
@@ -28,7 +36,6 @@ from lambda_testkit import (  # the unit tests' loader and event helpers
     template_resource,
     work_item,
 )
-from moto import mock_aws
 
 APPS = {
     "Validate": "validate",

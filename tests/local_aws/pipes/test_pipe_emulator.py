@@ -1,4 +1,4 @@
-"""local_aws.pipes on plain moto, with a scripted target in place of Step Functions.
+"""local_aws.pipes on the local endpoint's SQS, with a scripted target in place of Step Functions.
 
 The integration suite (tests/integration) runs the same emulator against the real workflow;
 these tests pin the pipe's own behaviour: record shape, delete/redelivery, FIFO group locking,
@@ -7,34 +7,24 @@ batching and redrive.
 
 from __future__ import annotations
 
+import hashlib
 import json
-import socket
 import threading
 import time
 from collections.abc import Callable
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from local_aws.pipes.emulator import PipeDefinition, PipeEmulator, PipeOptions
 
 REGION = "us-east-1"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def endpoint():
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
+def endpoint(local_stack):
+    # The emulator relies on the queue's FIFO semantics (local_aws/sqs), not on plain moto's.
+    return local_stack.endpoint_url
 
 
 @pytest.fixture
@@ -54,12 +44,14 @@ _counter = iter(range(10_000))
 @pytest.fixture
 def queues(sqs):
     n = next(_counter)
-    dlq = sqs.create_queue(QueueName=f"dlq{n}.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    dlq = sqs.create_queue(QueueName=f"pipe-dlq{n}.fifo", Attributes={"FifoQueue": "true"})[
+        "QueueUrl"
+    ]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
     url = sqs.create_queue(
-        QueueName=f"src{n}.fifo",
+        QueueName=f"pipe-src{n}.fifo",
         Attributes={
             "FifoQueue": "true",
             "VisibilityTimeout": "1800",
@@ -122,7 +114,7 @@ def _send(sqs, url, group, body, **extra):
         QueueUrl=url,
         MessageBody=body,
         MessageGroupId=group,
-        MessageDeduplicationId=f"{group}-{body}",
+        MessageDeduplicationId=f"{group}-{hashlib.sha256(body.encode()).hexdigest()}",
         **extra,
     )["MessageId"]
 
