@@ -1,5 +1,5 @@
 """Worst-case duration of one pipe batch, computed from the ASL retry policies and the template's
-function timeouts. Prints the Markdown table that README.md embeds (a test keeps the two
+function timeouts. Prints the Markdown table that docs/workflow.md embeds (a test keeps the two
 in step).
 
 Model (deliberately pessimistic):

@@ -9,7 +9,7 @@ import json
 
 import pytest
 from cfnlint.decode import decode_str
-from workflow_files import ASL_PATH, CONTRACT_PATH, ERRORS_PATH, TEMPLATE_PATH
+from workflow_files import ASL_PATH, ERRORS_PATH, TEMPLATE_PATH
 
 
 @pytest.fixture(scope="session")
@@ -53,8 +53,3 @@ def typed_errors() -> set[str]:
         and obj.__module__ == module.__name__
         and name not in {"PipelineError", "ConfigurationError"}
     }
-
-
-@pytest.fixture(scope="session")
-def contract_text() -> str:
-    return CONTRACT_PATH.read_text(encoding="utf-8")

@@ -10,7 +10,6 @@ ROOT = Path(__file__).resolve().parents[2]
 ASL_PATH = ROOT / "statemachine" / "pipeline.asl.json"
 TEMPLATE_PATH = ROOT / "template.yaml"
 ERRORS_PATH = ROOT / "lambdas" / "common" / "pipeline_common" / "errors.py"
-CONTRACT_PATH = ROOT / "docs" / "CONTRACT.md"
 
 
 def placeholders(text: str) -> set[str]:
