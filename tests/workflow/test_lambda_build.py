@@ -22,6 +22,10 @@ SHIMS = ("python3.14", "docker")
 EM_AARCH64 = 183  # ELF e_machine of arm64 (System V ABI)
 
 
+# One build per run: two workers building at once would create .venv-deploy concurrently.
+pytestmark = pytest.mark.xdist_group("lambda_build")
+
+
 @pytest.fixture(scope="session")
 def built(tmp_path_factory) -> tuple[Path, str, Path]:
     """(build dir, make's output, shim call log) of one `make build`."""

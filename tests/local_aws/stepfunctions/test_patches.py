@@ -60,9 +60,9 @@ def test_lambda_tasks_invoke_in_process(lambda_machine, function_arn, sfn):
     calls = []
     original = patches._lambda_invoker
 
-    def spy(params, trace_header):
+    def spy(params, trace_header, role_arn):
         calls.append(params["FunctionName"])
-        return original(params, trace_header)
+        return original(params, trace_header, role_arn)
 
     patches.set_lambda_invoker(spy)
     try:
