@@ -10,9 +10,9 @@ import json
 import message_size_limits as limits
 import pytest
 from botocore.exceptions import ClientError
-from local_aws.deploy import deploy
 from workflow_files import TEMPLATE_PATH
 
+from local_aws.cloudformation.deploy import deploy
 from local_aws.pipes.emulator import sqs_record
 
 # Every class of character SQS accepts in a body (#x9 #xA #xD, #x20-#xD7FF, #xE000-#xFFFD,
