@@ -38,6 +38,7 @@ from local_aws.awslambda.runtime import FunctionSpec  # noqa: E402
 from local_aws.pipes.emulator import BatchResult, PipeOptions, sqs_record  # noqa: E402
 from local_aws.server import LocalAWS  # noqa: E402
 from local_aws.stack import StackRunner  # noqa: E402
+from pipeline_tools.contract import TEMPLATE_PATH  # noqa: E402
 
 PRICES_FILE = Path(__file__).resolve().parent / "aws_prices_us_east_1.json"
 BASELINE_DIR = Path(__file__).resolve().parent / "baseline_single_handler"
@@ -344,6 +345,7 @@ def run_pipeline(aws: LocalAWS, args, log) -> dict[str, Any]:
     t_deploy = time.monotonic()
     runner = StackRunner(
         aws,
+        TEMPLATE_PATH,
         stack_name=STACK_NAME,
         parameter_overrides=overrides,
         pipe_options=PipeOptions(max_concurrency=args.pipe_concurrency or args.groups),

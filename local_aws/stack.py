@@ -1,6 +1,6 @@
 """template.yaml deployed on a LocalAWS with its pipes running.
 
-    with LocalAWS(port=0) as aws, StackRunner(aws, "template.yaml") as runner:
+    with LocalAWS(port=0) as aws, StackRunner(aws, "template.yaml", stack_name="demo") as runner:
         sqs = runner.client("sqs")
         ...
 
@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from local_aws import config as settings
-from local_aws.cloudformation.deploy import DEFAULT_TEMPLATE, DeployedStack, Log, deploy
-from local_aws.cloudformation.template import DEFAULT_STACK_NAME
+from local_aws.cloudformation.deploy import DeployedStack, Log, deploy
 from local_aws.pipes.emulator import BatchResult, PipeEmulator, PipeOptions
 
 
@@ -41,9 +40,9 @@ class StackRunner:
     def __init__(
         self,
         aws: Any,
-        template: str | Path = DEFAULT_TEMPLATE,
+        template: str | Path,
         *,
-        stack_name: str = DEFAULT_STACK_NAME,
+        stack_name: str,
         parameter_overrides: Mapping[str, Any] | None = None,
         pipe_options: PipeOptions | None = None,
         on_batch: Callable[[BatchResult], None] | None = None,

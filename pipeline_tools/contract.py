@@ -15,6 +15,10 @@ from types import ModuleType
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LAYER_METRICS = REPO_ROOT / "lambdas" / "common" / "pipeline_common" / "metrics.py"
+# What the pipeline's tools deploy by default (`python -m pipeline_tools up|run`, the tests):
+# local_aws itself has no default template or stack name.
+TEMPLATE_PATH = REPO_ROOT / "template.yaml"
+STACK_NAME = "sqs-fifo-pipeline"
 
 
 @cache

@@ -19,18 +19,17 @@ from pathlib import Path
 from typing import Any
 
 from local_aws import config as settings
-from local_aws.cloudformation.deploy import DEFAULT_TEMPLATE
-from local_aws.cloudformation.template import DEFAULT_STACK_NAME
 from local_aws.pipes.emulator import BatchResult
 from pipeline_tools import console
+from pipeline_tools.contract import STACK_NAME, TEMPLATE_PATH
 
 
 def _configure_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--port", type=int, default=None, help="default: $LOCAL_AWS_PORT or 4577 (0: any free port)"
     )
-    parser.add_argument("--template", default=str(DEFAULT_TEMPLATE), help="default: template.yaml")
-    parser.add_argument("--stack-name", default=DEFAULT_STACK_NAME)
+    parser.add_argument("--template", default=str(TEMPLATE_PATH), help="default: template.yaml")
+    parser.add_argument("--stack-name", default=STACK_NAME)
     parser.add_argument(
         "--parameter",
         action="append",

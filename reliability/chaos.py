@@ -246,12 +246,14 @@ def run_chaos(
 ) -> ChaosReport:
     from local_aws.pipes.emulator import PipeOptions
     from local_aws.stack import StackRunner
+    from pipeline_tools.contract import TEMPLATE_PATH
     from pipeline_tools.observer import StackObserver
 
     started = time.monotonic()
     suffix = uuid.uuid4().hex[:6]
     runner = StackRunner(
         aws,
+        TEMPLATE_PATH,
         stack_name=stack_name or f"chaos-{suffix}",
         parameter_overrides={"MetricsNamespace": f"Chaos{suffix}"},
         pipe_options=PipeOptions(redelivery_delay_s=redelivery_delay_s),

@@ -30,7 +30,6 @@ from local_aws.cloudformation.stack_record import DeployedStackRecord, StackReso
 from local_aws.cloudformation.template import (
     DEFAULT_ACCOUNT_ID,
     DEFAULT_REGION,
-    DEFAULT_STACK_NAME,
     Template,
     TemplateError,
     iter_substitutions,
@@ -38,9 +37,6 @@ from local_aws.cloudformation.template import (
 from local_aws.iam import trust
 from local_aws.iam.managed import register_aws_managed_policy
 from local_aws.pipes.emulator import PipeDefinition
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_TEMPLATE = REPO_ROOT / "template.yaml"
 
 Log = Callable[[str], None]
 
@@ -468,9 +464,9 @@ class _Deployer:
 
 def deploy(
     local: Any,
-    template_path: str | Path = DEFAULT_TEMPLATE,
+    template_path: str | Path,
     *,
-    stack_name: str = DEFAULT_STACK_NAME,
+    stack_name: str,
     parameter_overrides: Mapping[str, Any] | None = None,
     log: Log | None = None,
 ) -> DeployedStack:

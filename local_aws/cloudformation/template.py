@@ -35,8 +35,6 @@ from cfnlint.decode import decode
 from local_aws.cloudformation import sam
 from local_aws.config import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
 
-DEFAULT_STACK_NAME = "sqs-fifo-pipeline"
-
 _NO_VALUE = object()  # what `Ref: AWS::NoValue` resolves to; removed from its parent
 _SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
 _SUFFIX_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
@@ -108,7 +106,7 @@ class Template:
         self,
         path: str | Path,
         *,
-        stack_name: str = DEFAULT_STACK_NAME,
+        stack_name: str,
         parameter_overrides: Mapping[str, Any] | None = None,
         region: str = DEFAULT_REGION,
         account_id: str = DEFAULT_ACCOUNT_ID,

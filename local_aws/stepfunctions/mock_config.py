@@ -21,15 +21,12 @@ holds exactly one of `Return` (the task's result: for `lambda:invoke` the Invoke
 checked completely when loaded, so a mistake fails at start-up, not in the middle of a test.
 
 Where the file comes from: an explicit path, else `$SFN_MOCK_CONFIG` (as for Step Functions
-Local), else `statemachine/test/MockConfigFile.json` of this repository (`load()` only; `LocalAWS`
-installs a configuration by itself only when `SFN_MOCK_CONFIG` is set).
+Local); with neither, `load()` raises MockConfigError. `LocalAWS` installs a configuration by
+itself only when `SFN_MOCK_CONFIG` is set.
 
 State machines are looked up by exact name, as in Step Functions Local. One local extension: a
-machine deployed from the template gets a CloudFormation-shaped name (`PipelineStateMachine-
-<SUFFIX>`); when no entry has its exact name, the entry named `PipelineStateMachine` serves it.
-
-    python -m local_aws.stepfunctions.mock_config check [PATH]  # validate the file against the ASL
-    python -m local_aws.stepfunctions.mock_config definition    # the ASL, substitutions filled in
+machine deployed from a template gets a CloudFormation-shaped name (`<LogicalId>-<SUFFIX>`); when
+no entry has its exact name, the entry named `<LogicalId>` serves it.
 """
 
 from __future__ import annotations
@@ -37,7 +34,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,10 +48,6 @@ from moto.stepfunctions.parser.mocking.mock_config import (
 )
 
 ENV_VAR = "SFN_MOCK_CONFIG"
-REPO = Path(__file__).resolve().parents[2]
-DEFAULT_PATH = REPO / "statemachine" / "test" / "MockConfigFile.json"
-ASL_PATH = REPO / "statemachine" / "pipeline.asl.json"
-STATE_MACHINE_NAME = "PipelineStateMachine"
 
 _RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
 # CloudFormation (and local_aws.template) name an unnamed state machine `<LogicalId>-<SUFFIX>`.
@@ -216,7 +208,7 @@ def _parse_response(name: str, raw: Any, source: str) -> tuple[MockedAttempts, .
 
 
 def parse(raw: Any, source: str = "<dict>") -> MockConfig:
-    """Validate a decoded mock configuration completely and return it."""
+    """Check a decoded mock configuration completely and return it."""
     top = _object(raw, source)
     _only_keys(top, {"StateMachines", "MockedResponses"}, source)
     machines = _object(top.get("StateMachines"), f"{source}: StateMachines")
@@ -246,11 +238,14 @@ def parse(raw: Any, source: str = "<dict>") -> MockConfig:
 
 
 def config_path(path: str | os.PathLike[str] | None = None) -> Path:
-    """The file to load: `path`, else `$SFN_MOCK_CONFIG`, else the repository's file."""
+    """The file to load: `path`, else `$SFN_MOCK_CONFIG` (MockConfigError when neither is set:
+    there is no default file, as Step Functions Local has none)."""
     if path is not None:
         return Path(path)
     from_env = os.environ.get(ENV_VAR)
-    return Path(from_env) if from_env else DEFAULT_PATH
+    if not from_env:
+        raise MockConfigError(f"no mock configuration: pass a path or set ${ENV_VAR}")
+    return Path(from_env)
 
 
 def load(path: str | os.PathLike[str] | None = None) -> MockConfig:
@@ -306,76 +301,3 @@ def all_states(definition: Mapping[str, Any] | str) -> set[str]:
 def task_states(definition: Mapping[str, Any] | str) -> dict[str, dict[str, Any]]:
     """{name: state} of every Task state (the only states a mock configuration can answer)."""
     return {name: s for name, s in _states(definition).items() if s.get("Type") == "Task"}
-
-
-def pipeline_definition(
-    region: str = "us-east-1",
-    account_id: str = "123456789012",
-    asl_path: Path = ASL_PATH,
-    **overrides: str,
-) -> str:
-    """statemachine/pipeline.asl.json with its `${...}` substitutions filled with placeholder
-    values of the right shape (for Step Functions Local, or any run where every Task is mocked):
-    `${<Name>FunctionArn}` -> the ARN of function `<Name>Function`, `${<Name>QueueUrl}` -> a queue
-    URL, `${MetricsNamespace}` -> the template's default. `overrides` win.
-    A deployed stack uses the template's real values instead (local_aws deploy / SAM)."""
-    text = asl_path.read_text(encoding="utf-8")
-    values: dict[str, str] = {}
-    for name in sorted(set(re.findall(r"\$\{([^}]+)\}", text))):
-        if name in overrides:
-            values[name] = overrides[name]
-        elif name.endswith("FunctionArn"):
-            values[name] = f"arn:aws:lambda:{region}:{account_id}:function:{name[: -len('Arn')]}"
-        elif name.endswith("QueueUrl"):
-            queue = re.sub(r"(?<!^)(?=[A-Z])", "-", name[: -len("QueueUrl")]).lower()
-            values[name] = f"https://sqs.{region}.amazonaws.com/{account_id}/{queue}.fifo"
-        elif name == "MetricsNamespace":
-            # The template's own default, not a second copy of it.
-            from local_aws.cloudformation.template import Template
-
-            values[name] = str(Template(REPO / "template.yaml").parameters[name])
-        else:
-            raise MockConfigError(f"{asl_path}: no placeholder value for ${{{name}}}")
-    for name, value in values.items():
-        text = text.replace("${" + name + "}", json.dumps(value)[1:-1])
-    json.loads(text)
-    return text
-
-
-def main(argv: list[str] | None = None) -> int:
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m local_aws.stepfunctions.mock_config")
-    commands = parser.add_subparsers(dest="command", required=True)
-    check = commands.add_parser("check", help="validate a mock configuration against the ASL")
-    check.add_argument("path", nargs="?", help=f"default: ${ENV_VAR} or {DEFAULT_PATH}")
-    definition = commands.add_parser("definition", help="print the ASL, substitutions filled in")
-    definition.add_argument("--region", default="us-east-1")
-    definition.add_argument("--account-id", default="123456789012")
-    args = parser.parse_args(argv)
-    if args.command == "definition":
-        print(pipeline_definition(args.region, args.account_id))
-        return 0
-    try:
-        config = load(args.path)
-    except MockConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    text = ASL_PATH.read_text(encoding="utf-8")
-    problems = [
-        problem
-        for machine in config.state_machine_names()
-        for problem in config.problems_with(machine, re.sub(r"\$\{[^}]+\}", "x", text))
-    ]
-    for problem in problems:
-        print(problem, file=sys.stderr)
-    if not problems:
-        cases = sum(len(config.test_cases(m)) for m in config.state_machine_names())
-        print(
-            f"{config.source}: {cases} test case(s), {len(config.responses)} mocked responses: ok"
-        )
-    return 1 if problems else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -16,7 +16,7 @@ import pytest
 
 from local_aws.pipes.emulator import PipeOptions
 from local_aws.stack import StackRunner
-from pipeline_tools.contract import METRIC_NAMES
+from pipeline_tools.contract import METRIC_NAMES, STACK_NAME, TEMPLATE_PATH
 from pipeline_tools.observer import Outcome, StackObserver
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,7 +39,8 @@ def pipeline(local_stack):
     """template.yaml deployed once per session (default parameters), its pipe running."""
     runner = StackRunner(
         local_stack,
-        stack_name="sqs-fifo-pipeline",
+        TEMPLATE_PATH,
+        stack_name=STACK_NAME,
         pipe_options=PipeOptions(redelivery_delay_s=REDELIVERY_DELAY_S),
     ).start()
     _deployed.append((local_stack, runner))

@@ -38,7 +38,7 @@ BODY = {"valid": "valid_transaction.json", "invalid": "invalid_amount_zero.json"
 
 def template_grants() -> list[tuple[str, str, int, str]]:
     """(role logical id, policy name, statement index, action) of every Allow action."""
-    template = Template(TEMPLATE)
+    template = Template(TEMPLATE, stack_name="iam-grants")
     found = []
     for lid in template.resources_of_type("AWS::IAM::Role"):
         props = template.raw_properties(lid)

@@ -15,6 +15,7 @@ import pytest
 
 from local_aws.pipes.emulator import PipeOptions
 from local_aws.stack import StackRunner
+from pipeline_tools.contract import STACK_NAME, TEMPLATE_PATH
 from pipeline_tools.observer import StackObserver
 
 HAPPY_PATH = ["Validate", "CheckIdempotency", "IsDuplicate", "Save", "Delete"]
@@ -278,7 +279,8 @@ def batch_pipeline(local_stack, pipeline):
     """A second stack from the same template with BatchSize 5 and a 1 s batching window."""
     runner = StackRunner(
         local_stack,
-        stack_name="sqs-fifo-pipeline-batch",
+        TEMPLATE_PATH,
+        stack_name=f"{STACK_NAME}-batch",
         parameter_overrides={
             "BatchSize": 5,
             "MaximumBatchingWindowInSeconds": 1,

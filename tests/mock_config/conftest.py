@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from local_aws.stepfunctions.mock_config import ASL_PATH, DEFAULT_PATH, MockConfig, load
+from local_aws.stepfunctions.mock_config import MockConfig, load
+from pipeline_tools.mock_config import ASL_PATH, MOCK_CONFIG_PATH
 
 HERE = Path(__file__).resolve().parent
 ERRORS_PATH = HERE.parents[1] / "lambdas" / "common" / "pipeline_common" / "errors.py"
@@ -18,7 +19,7 @@ ERRORS_PATH = HERE.parents[1] / "lambdas" / "common" / "pipeline_common" / "erro
 @pytest.fixture(scope="session")
 def mock_config() -> MockConfig:
     """statemachine/test/MockConfigFile.json, by explicit path (not $SFN_MOCK_CONFIG)."""
-    return load(DEFAULT_PATH)
+    return load(MOCK_CONFIG_PATH)
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from local_aws.stepfunctions.mock_config import STATE_MACHINE_NAME, MockConfig, pipeline_definition
+from local_aws.stepfunctions.mock_config import MockConfig
+from pipeline_tools.mock_config import STATE_MACHINE_NAME, pipeline_definition
 
 REPO = Path(__file__).resolve().parents[2]
 EVENTS = REPO / "events" / "pipe"

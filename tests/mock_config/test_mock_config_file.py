@@ -2,7 +2,7 @@
 are an API; Retry counts), with the scenario table, and with the real Lambdas (no drift).
 
 The file is what Step Functions Local reads in Docker (docker-compose.yml) and what the local stack
-reads in `make test` (local_aws.stepfunctions.mock_config); these checks keep it honest for both.
+reads in `make test` (pipeline_tools.mock_config); these checks keep it honest for both.
 """
 
 from __future__ import annotations
@@ -18,15 +18,14 @@ import yaml
 from mock_scenarios import SCENARIOS, Scenario
 from real_lambdas import REPRODUCTIONS, RealLambdas, record_of
 
-from local_aws.stepfunctions import mock_config as sfn_mock_config
 from local_aws.stepfunctions.mock_config import (
-    DEFAULT_PATH,
-    STATE_MACHINE_NAME,
     MockConfigError,
     MockedAttempts,
     parse,
     task_states,
 )
+from pipeline_tools import mock_config as pipeline_mock_config
+from pipeline_tools.mock_config import MOCK_CONFIG_PATH, STATE_MACHINE_NAME
 
 REPO = Path(__file__).resolve().parents[2]
 BY_CASE = {s.test_case: s for s in SCENARIOS}
@@ -46,7 +45,7 @@ def test_the_file_has_the_pipeline_and_only_known_task_states(mock_config, defin
 
 
 def test_an_unknown_state_name_is_reported(mock_config, definition):
-    renamed = json.loads(DEFAULT_PATH.read_text(encoding="utf-8"))
+    renamed = json.loads(MOCK_CONFIG_PATH.read_text(encoding="utf-8"))
     cases = renamed["StateMachines"][STATE_MACHINE_NAME]["TestCases"]
     cases["HappyPath"]["SaveMessage"] = cases["HappyPath"].pop("Save")
     cases["Duplicate"]["IsDuplicate"] = "CheckIdempotencyDuplicate"  # a Choice: not mockable
@@ -151,13 +150,13 @@ def test_malformed_files_are_rejected(raw, message):
 
 
 def test_the_cli_check_passes(capsys, mock_config):
-    assert sfn_mock_config.main(["check", str(DEFAULT_PATH)]) == 0
+    assert pipeline_mock_config.main(["check", str(MOCK_CONFIG_PATH)]) == 0
     cases = dict(mock_config.test_cases(STATE_MACHINE_NAME))
     assert f"{len(cases)} test case(s)" in capsys.readouterr().out
 
 
 def test_the_definition_has_every_substitution_filled():
-    text = sfn_mock_config.pipeline_definition()
+    text = pipeline_mock_config.pipeline_definition()
     assert "${" not in text
     tasks = task_states(json.loads(text))
     assert tasks["Save"]["Parameters"]["FunctionName"].endswith(":function:SaveFunction")
@@ -276,7 +275,7 @@ def test_compose_runs_pinned_sfn_local_on_this_file():
     target = service["environment"]["SFN_MOCK_CONFIG"]
     assert target == "/home/StepFunctionsLocal/MockConfigFile.json"
     (mount,) = service["volumes"]
-    assert (REPO / mount["source"]).resolve() == DEFAULT_PATH
+    assert (REPO / mount["source"]).resolve() == MOCK_CONFIG_PATH
     assert mount["target"] == target
     assert mount.get("read_only") is True
     assert any(str(p).endswith(":8083") for p in service["ports"])

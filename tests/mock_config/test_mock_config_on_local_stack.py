@@ -1,6 +1,6 @@
 """Every test case of statemachine/test/MockConfigFile.json, run on the local stack (no Docker).
 
-The same file Step Functions Local reads in Docker is loaded by local_aws.stepfunctions.mock_config
+The same file Step Functions Local reads in Docker is loaded by pipeline_tools.mock_config
 and installed as the LocalAWS Step Functions front's `mock_resolver`; each scenario then runs the
 real ASL on moto's interpreter with StartExecution on `<stateMachineArn>#<TestCaseName>` and is
 checked exactly as tests/sfn_local checks Step Functions Local (mock_scenarios.check). Retry
@@ -17,7 +17,8 @@ from mock_scenarios import SCENARIOS, check, ensure_state_machine, run
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
 from local_aws.stepfunctions import mock_config as sfn_mock_config
-from local_aws.stepfunctions.mock_config import DEFAULT_PATH, ENV_VAR, STATE_MACHINE_NAME, load
+from local_aws.stepfunctions.mock_config import ENV_VAR
+from pipeline_tools.mock_config import MOCK_CONFIG_PATH, STATE_MACHINE_NAME, load
 
 
 @pytest.fixture(scope="module")
@@ -87,19 +88,19 @@ def test_the_file_comes_from_the_env_or_an_explicit_path(tmp_path, monkeypatch):
     other = tmp_path / "Other.json"
     other.write_text('{"StateMachines": {"M": {"TestCases": {}}}, "MockedResponses": {}}')
     monkeypatch.delenv(ENV_VAR, raising=False)
-    assert load().source == str(DEFAULT_PATH)
+    assert load().source == str(MOCK_CONFIG_PATH)  # the pipeline's default, not local_aws's
     monkeypatch.setenv(ENV_VAR, str(other))
     assert load().state_machine_names() == ["M"]
-    assert load(DEFAULT_PATH).source == str(DEFAULT_PATH)  # an explicit path wins
+    assert load(MOCK_CONFIG_PATH).source == str(MOCK_CONFIG_PATH)  # an explicit path wins
 
 
 def test_local_aws_installs_the_file_named_by_sfn_mock_config(tmp_path, monkeypatch):
     """As Step Functions Local does: `SFN_MOCK_CONFIG` set when the endpoint is created."""
     from local_aws.server import LocalAWS
 
-    monkeypatch.setenv(ENV_VAR, str(DEFAULT_PATH))
+    monkeypatch.setenv(ENV_VAR, str(MOCK_CONFIG_PATH))
     aws = LocalAWS(port=0)  # not started: only the constructor's wiring is checked
-    assert aws.stepfunctions.mock_resolver.source == str(DEFAULT_PATH)
+    assert aws.stepfunctions.mock_resolver.source == str(MOCK_CONFIG_PATH)
     monkeypatch.delenv(ENV_VAR)
     assert LocalAWS(port=0).stepfunctions.mock_resolver is None
 

@@ -19,6 +19,7 @@ from secret_samples import invalid_sample_names, secret_sample
 
 from local_aws.pipes.emulator import PipeOptions
 from local_aws.stack import StackRunner
+from pipeline_tools.contract import TEMPLATE_PATH
 from pipeline_tools.observer import StackObserver
 
 # Under xdist, the module's tests stay on one worker: they share its stack and scenario.
@@ -30,6 +31,7 @@ def stack(local_stack):
     suffix = uuid.uuid4().hex[:6]
     runner = StackRunner(
         local_stack,
+        TEMPLATE_PATH,
         stack_name=f"security-{suffix}",
         parameter_overrides={"MetricsNamespace": f"Security{suffix}"},
         pipe_options=PipeOptions(redelivery_delay_s=1),
@@ -198,6 +200,7 @@ def test_the_scan_sees_payloads_when_logging_them_is_turned_on(local_stack):
     suffix = uuid.uuid4().hex[:6]
     runner = StackRunner(
         local_stack,
+        TEMPLATE_PATH,
         stack_name=f"security-all-{suffix}",
         parameter_overrides={
             "MetricsNamespace": f"SecurityAll{suffix}",

@@ -23,7 +23,6 @@ import os
 import shutil
 import subprocess
 import time
-from pathlib import Path
 
 import boto3
 import pytest
@@ -31,7 +30,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from mock_scenarios import SCENARIOS, check, ensure_state_machine, run
 
-from local_aws.stepfunctions.mock_config import load
+from pipeline_tools.mock_config import MOCK_CONFIG_PATH, load
 
 ENDPOINT = os.environ.get("SFN_LOCAL_ENDPOINT", "http://localhost:8083")
 REGION = "us-east-1"  # Step Functions Local's defaults (docker-compose.yml sets them too)
@@ -101,7 +100,7 @@ def pipeline(sfn_local):
 
 @pytest.fixture(scope="module")
 def mock_config():
-    return load(Path(__file__).resolve().parents[2] / "statemachine/test/MockConfigFile.json")
+    return load(MOCK_CONFIG_PATH)
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=str)

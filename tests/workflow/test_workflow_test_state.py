@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from local_aws.stepfunctions.mock_config import pipeline_definition
+from pipeline_tools.mock_config import pipeline_definition
 
 MACHINE = json.loads(pipeline_definition())
 MAP_NAME = MACHINE["StartAt"]

@@ -7,13 +7,16 @@ import pytest
 from local_aws.cloudformation.template import NotYetCreated, Template, TemplateError
 
 FIXTURE = Path(__file__).parent / "fixtures" / "template.yaml"
+STACK = "fixture-stack"
 
 
 def test_parameters_defaults_and_overrides():
-    t = Template(FIXTURE)
+    t = Template(FIXTURE, stack_name=STACK)
     assert t.parameters["MetricsNamespace"] == "Fixture/Pipeline"
     assert t.parameters["PipeBatchSize"] == "1"
-    t = Template(FIXTURE, parameter_overrides={"PipeBatchSize": 5, "LogLevel": "ALL"})
+    t = Template(
+        FIXTURE, stack_name=STACK, parameter_overrides={"PipeBatchSize": 5, "LogLevel": "ALL"}
+    )
     assert t.parameters["PipeBatchSize"] == "5"
     assert t.conditions["LogAll"] is True
 
@@ -24,14 +27,16 @@ def test_parameters_defaults_and_overrides():
 )
 def test_bad_parameter_overrides_are_refused(overrides):
     with pytest.raises(TemplateError):
-        Template(FIXTURE, parameter_overrides=overrides)
+        Template(FIXTURE, stack_name=STACK, parameter_overrides=overrides)
 
 
 def test_conditions_and_conditional_resources():
-    t = Template(FIXTURE)
+    t = Template(FIXTURE, stack_name=STACK)
     assert t.conditions == {"TtlEnabled": False, "LogAll": False, "Never": False}
     assert "NeverCreated" not in t.resources
-    assert Template(FIXTURE, parameter_overrides={"IdempotencyTtlDays": 7}).conditions["TtlEnabled"]
+    assert Template(
+        FIXTURE, stack_name=STACK, parameter_overrides={"IdempotencyTtlDays": 7}
+    ).conditions["TtlEnabled"]
 
 
 def _layer_id(t: Template) -> str:
@@ -40,7 +45,7 @@ def _layer_id(t: Template) -> str:
 
 
 def test_the_sam_transform_is_the_translators():
-    t = Template(FIXTURE)
+    t = Template(FIXTURE, stack_name=STACK)
     types = {lid: r["Type"] for lid, r in t.resources.items()}
     assert not [rtype for rtype in types.values() if rtype.startswith("AWS::Serverless::")]
     assert types["EchoFunction"] == "AWS::Lambda::Function"
@@ -53,7 +58,7 @@ def test_the_sam_transform_is_the_translators():
 
 
 def test_sam_globals_are_merged_into_functions():
-    t = Template(FIXTURE)
+    t = Template(FIXTURE, stack_name=STACK)
     props = t.raw_properties("EchoFunction")
     assert props["Runtime"] == "python3.12"
     assert props["MemorySize"] == 256
@@ -68,7 +73,7 @@ def test_sam_globals_are_merged_into_functions():
 
 
 def test_generated_role_has_the_policy_template_and_managed_policies():
-    role = Template(FIXTURE).raw_properties("EchoFunctionRole")
+    role = Template(FIXTURE, stack_name=STACK).raw_properties("EchoFunctionRole")
     assert role["ManagedPolicyArns"] == [
         "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
     ]
@@ -77,7 +82,7 @@ def test_generated_role_has_the_policy_template_and_managed_policies():
 
 
 def test_creation_order_respects_references():
-    t = Template(FIXTURE)
+    t = Template(FIXTURE, stack_name=STACK)
     order = t.creation_order()
     before = {(a, b) for i, a in enumerate(order) for b in order[i + 1 :]}
     for first, then in [
@@ -96,13 +101,13 @@ def test_creation_order_respects_references():
 
 
 def test_refs_to_resources_not_created_yet_are_an_error():
-    t = Template(FIXTURE)
+    t = Template(FIXTURE, stack_name=STACK)
     with pytest.raises(NotYetCreated):
         t.properties("MessagesQueue")
 
 
 def test_intrinsics_resolve_against_registered_resources():
-    t = Template(FIXTURE)
+    t = Template(FIXTURE, stack_name=STACK)
     t.register("MessagesDeadLetterQueue", "http://q/dlq.fifo", {"Arn": "arn:dlq", "QueueName": "d"})
     props = t.properties("MessagesQueue")
     assert props["RedrivePolicy"] == {"deadLetterTargetArn": "arn:dlq", "maxReceiveCount": 5}
@@ -116,18 +121,18 @@ def test_intrinsics_resolve_against_registered_resources():
         "TABLE_NAME": "tbl",
     }  # AWS::NoValue removed the conditional variable
     assert t.resolve({"Fn::Sub": "${AWS::StackName}:${AWS::AccountId}:${!Keep}"}) == (
-        "sqs-fifo-pipeline:123456789012:${Keep}"
+        f"{STACK}:123456789012:${{Keep}}"
     )
     assert t.resolve({"Fn::Join": ["|", [{"Fn::Select": [1, {"Fn::Split": [",", "a,b"]}]}]]}) == "b"
 
 
 def test_physical_names_look_like_cloudformation_and_are_stable():
-    t = Template(FIXTURE)
+    t = Template(FIXTURE, stack_name=STACK)
     queue = t.physical_name("MessagesQueue", fifo=True)
-    assert queue.startswith("sqs-fifo-pipeline-MessagesQueue-") and queue.endswith(".fifo")
+    assert queue.startswith(f"{STACK}-MessagesQueue-") and queue.endswith(".fifo")
     assert len(queue) <= 80
     assert t.physical_name("PipelineStateMachine").startswith("PipelineStateMachine-")
-    assert Template(FIXTURE).physical_name("MessagesQueue", fifo=True) == queue
+    assert Template(FIXTURE, stack_name=STACK).physical_name("MessagesQueue", fifo=True) == queue
     other = Template(FIXTURE, stack_name="other").physical_name("MessagesQueue", fifo=True)
     assert other != queue
     long_stack = Template(FIXTURE, stack_name="s" * 70)

@@ -69,3 +69,15 @@ def test_mocks_reach_states_in_parallel_and_map_with_attempt_ranges(mocked, crea
     events = sfn.get_execution_history(executionArn=result["executionArn"])["events"]
     failed = [e["taskFailedEventDetails"]["error"] for e in events if e["type"] == "TaskFailed"]
     assert failed == ["Flaky", "Flaky"]  # attempts 0-1 threw, attempt 2 returned
+
+
+def test_load_needs_a_path_or_the_env_var(tmp_path, monkeypatch):
+    """No default file (Step Functions Local has none either): the error says what to set."""
+    monkeypatch.delenv(mock_config.ENV_VAR, raising=False)
+    with pytest.raises(mock_config.MockConfigError, match="pass a path or set \\$SFN_MOCK_CONFIG"):
+        mock_config.load()
+    path = tmp_path / "Mocks.json"
+    path.write_text(json.dumps(CONFIG))
+    assert mock_config.load(path).state_machine_names() == [NAME]
+    monkeypatch.setenv(mock_config.ENV_VAR, str(path))
+    assert mock_config.load().source == str(path)
