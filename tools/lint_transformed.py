@@ -32,13 +32,14 @@ from samtranslator.yaml_helper import yaml_parse
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"  # any region: pseudo parameters only
 PLACEHOLDER_BUCKET = "lint-placeholder-bucket"
-# The AWS managed policies SAM attaches to the generated roles: AWSLambdaBasicExecutionRole to
-# every function role, AWSXrayWriteOnlyAccess where Tracing is on.
+# The AWS managed policies SAM attaches to the generated roles (AWSLambdaBasicExecutionRole to
+# every function role, AWSXrayWriteOnlyAccess where Tracing is on): name -> ARN, from the one map
+# the local deploy uses too (with the documents).
 MANAGED_POLICIES = {
-    "AWSLambdaBasicExecutionRole": (
-        "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
-    ),
-    "AWSXrayWriteOnlyAccess": "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
+    name: policy["Arn"]
+    for name, policy in json.loads(
+        (ROOT / "local_aws" / "cloudformation" / "managed_policies.json").read_text()
+    )["policies"].items()
 }
 CODE_PROPERTIES = {
     "AWS::Serverless::Function": "CodeUri",
