@@ -99,7 +99,9 @@ test-console: $(STAMP) $(CONSOLE_STAMP) browser-deps ## The inspection CLI and w
 TEST_WORKERS ?= auto
 XDIST := -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
-test: $(STAMP) $(CONSOLE_STAMP) browser-deps ## Run every test on every core (unit, template/ASL, integration, web console in Chromium, small chaos run, fuzzing, security)
+# The deploy venv is made before the tests start: tests/workflow/test_lambda_build.py runs
+# `make build`, and creating .venv-deploy (pip upgrading itself) inside the parallel suite failed.
+test: $(STAMP) $(CONSOLE_STAMP) $(DEPLOY_STAMP) browser-deps ## Run every test on every core (unit, template/ASL, integration, web console in Chromium, small chaos run, fuzzing, security)
 	$(PY) -m pytest $(XDIST)
 
 test-integration: $(STAMP) $(CONSOLE_STAMP) browser-deps ## The tests on the local stack with the pipe running (tests/integration, web console included)
