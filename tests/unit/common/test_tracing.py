@@ -45,7 +45,9 @@ def test_in_lambda_annotations_land_on_our_subsegment(xray, monkeypatch):
     monkeypatch.setenv(
         "_X_AMZN_TRACE_ID", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f;Sampled=1"
     )
-    xray_recorder.context = LambdaContext()
+    # monkeypatch restores the recorder's context: a LambdaContext left behind changes how later
+    # tests of the same process trace
+    monkeypatch.setattr(xray_recorder, "context", LambdaContext())
     monkeypatch.setattr(xray_recorder, "streaming_threshold", 0)  # as the SDK sets it in Lambda
     # WHEN the handler annotates, inside and outside its subsegment
     tracing.annotate(message_id="outside")
