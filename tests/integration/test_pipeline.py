@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from lambda_testkit import RECORD_KEYS
 
 from local_aws.pipes.emulator import PipeOptions
 from local_aws.stack import StackRunner
@@ -28,17 +29,6 @@ QUARANTINE_AFTER_CHECK = [
     "Delete",
 ]
 QUARANTINE_AFTER_VALIDATE = ["Validate", "QuarantineMessage", "RecordInvalidMessage", "Delete"]
-RECORD_KEYS = [
-    "messageId",
-    "receiptHandle",
-    "body",
-    "attributes",
-    "messageAttributes",
-    "md5OfBody",
-    "eventSource",
-    "eventSourceARN",
-    "awsRegion",
-]
 RECORD_ATTRIBUTES = {
     "ApproximateReceiveCount",
     "SentTimestamp",
@@ -79,7 +69,7 @@ def test_happy_path_stores_once_with_the_pipe_record_shape(
     assert item["execution_id"]["S"] == attempt.execution_arn
 
     [record] = execution_input(attempt.execution_arn)  # always an array, even for BatchSize 1
-    assert list(record) == RECORD_KEYS
+    assert list(record) == list(RECORD_KEYS)
     assert record["messageId"] == outcome.message.sqs_message_id
     assert record["body"] == text
     assert set(record["attributes"]) == RECORD_ATTRIBUTES

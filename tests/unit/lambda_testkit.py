@@ -28,6 +28,18 @@ LAMBDAS = REPO / "lambdas"
 LAYER = LAMBDAS / "common"
 FUNCTIONS = ("validate", "check_idempotency", "save", "delete")
 EVENTS = REPO / "events"
+# The keys of a pipe SQS record, in the order EventBridge Pipes writes them (docs/contract.md).
+RECORD_KEYS = (
+    "messageId",
+    "receiptHandle",
+    "body",
+    "attributes",
+    "messageAttributes",
+    "md5OfBody",
+    "eventSource",
+    "eventSourceARN",
+    "awsRegion",
+)
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 TABLE_NAME = "unit-test-messages"

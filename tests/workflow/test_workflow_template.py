@@ -7,6 +7,8 @@ import json
 import pytest
 from workflow_files import ASL_PATH, ROOT, TEMPLATE_PATH, placeholders
 
+from pipeline_tools.contract import METRIC_NAMES
+
 CONTRACT_IDS = {
     "MessagesQueue": "AWS::SQS::Queue",
     "MessagesDeadLetterQueue": "AWS::SQS::Queue",
@@ -37,16 +39,7 @@ PARAMETERS = {
     "AlarmEmail",
 }
 OUTPUTS = {"QueueUrl", "DeadLetterQueueUrl", "TableName", "StateMachineArn", "PipeArn"}
-METRICS = {
-    "MessagesSaved",
-    "DuplicateMessages",
-    "InvalidMessages",
-    "MessagesDeleted",
-    "DynamoDBCheckError",
-    "DynamoDBSaveError",
-    "SQSGetURLError",
-    "SQSDeleteError",
-}
+METRICS = set(METRIC_NAMES)  # the layer's contract (lambdas/common/pipeline_common/metrics.py)
 ERROR_METRICS = {
     "InvalidMessages",
     "DynamoDBCheckError",

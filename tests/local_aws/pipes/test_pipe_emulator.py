@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 import boto3
 import pytest
+from lambda_testkit import RECORD_KEYS
 
 from local_aws.pipes.emulator import PipeDefinition, PipeEmulator, PipeOptions
 
@@ -149,17 +150,7 @@ def test_record_shape_is_the_pipe_sqs_record(endpoint, sqs, queues):
     with pipe:
         _drained(sqs, url)
     [[record]] = pipe.calls
-    assert list(record) == [
-        "messageId",
-        "receiptHandle",
-        "body",
-        "attributes",
-        "messageAttributes",
-        "md5OfBody",
-        "eventSource",
-        "eventSourceARN",
-        "awsRegion",
-    ]
+    assert list(record) == list(RECORD_KEYS)
     assert record["messageId"] == message_id
     assert record["body"] == '{"a": 1}'
     assert record["eventSource"] == "aws:sqs"
