@@ -42,7 +42,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from local_aws import clients
@@ -226,21 +225,17 @@ class PipeEmulator:
         self.endpoint_url = endpoint_url
         self.options = options or PipeOptions()
         self.counters = PipeCounters()
-        session = boto3.session.Session()
         # The emulator's own lookups and shortcuts (the queue URL, the local redelivery delay)
         # are not Pipes calls on AWS: they keep full access. Reading the queue and starting the
         # workflow use the pipe role, as Pipes does.
         role = iam_credentials.client_args(
             endpoint_url, definition.region, definition.role_arn, f"pipe-{definition.name}"
         )
-        self._local_sqs = clients.client(
-            "sqs", endpoint_url, region=definition.region, session=session
-        )
+        self._local_sqs = clients.client("sqs", endpoint_url, region=definition.region)
         self._sqs = clients.client(
             "sqs",
             endpoint_url,
             region=definition.region,
-            session=session,
             credentials=role,
             retries={"max_attempts": 3, "mode": "standard"},
             read_timeout=30,
@@ -252,7 +247,6 @@ class PipeEmulator:
             "stepfunctions",
             endpoint_url,
             region=definition.region,
-            session=session,
             credentials=role,
             retries={"total_max_attempts": 1, "mode": "standard"},
             read_timeout=SYNC_INVOCATION_LIMIT_S + 30,

@@ -12,15 +12,14 @@ import sys
 import threading
 from typing import Any
 
-import boto3
-from botocore.config import Config
 from moto.core.config import default_user_config
+
+from local_aws import clients
 
 _applied = False
 _lock = threading.Lock()
 _endpoint_url: str | None = None
 _clients: dict[tuple[str, str, str | None], Any] = {}
-_session: boto3.session.Session | None = None
 _moto_boto_client_for: Any = None  # the function `_boto_client_for` replaces (for its test)
 
 
@@ -167,7 +166,6 @@ def _boto_client_for(region: str, service: str, state_credentials: Any = None) -
     client = _clients.get(key)
     if client is not None:
         return client
-    global _session
     with _lock:
         client = _clients.get(key)
         if client is None:
@@ -175,22 +173,17 @@ def _boto_client_for(region: str, service: str, state_credentials: Any = None) -
                 TimeoutSeconds,
             )
 
-            if _session is None:
-                _session = boto3.session.Session()
             role_keys = _role_credentials(role_arn) if role_arn else None
-            client = _session.client(
-                service_name=service,
-                region_name=region,
-                endpoint_url=_endpoint_url,
-                **(role_keys or {"aws_access_key_id": "ak", "aws_secret_access_key": "sk"}),
-                config=Config(
-                    parameter_validation=False,
-                    retries={"max_attempts": 0, "total_max_attempts": 1},
-                    connect_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
-                    read_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
-                    max_pool_connections=64,
-                    inject_host_prefix=False,
-                ),
+            client = clients.client(
+                service,
+                _endpoint_url,
+                region=region,
+                credentials=role_keys,
+                parameter_validation=False,
+                retries={"max_attempts": 0, "total_max_attempts": 1},
+                connect_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
+                read_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
+                max_pool_connections=64,
             )
             if service == "lambda":
                 client.meta.events.register("before-sign.lambda.Invoke", _add_trace_header)

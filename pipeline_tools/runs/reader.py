@@ -499,16 +499,12 @@ def _execution_error(events: list[dict[str, Any]]) -> str | None:
 
 def clients_for_endpoint(endpoint: str, region: str | None = None) -> Clients:
     """boto3 clients for an endpoint (local_aws/clients.py): short timeouts, no retries."""
-    import boto3
-
-    session = boto3.session.Session()
 
     def make(service: str) -> Any:
         return clients.client(
             service,
             endpoint,
             region=region,
-            session=session,
             retries={"max_attempts": 1, "mode": "standard"},
             connect_timeout=5,
             read_timeout=30,
