@@ -424,7 +424,19 @@ class RunReader:
 
     # -- metrics ------------------------------------------------------------------------------
     def namespace(self) -> str:
-        """The pipeline's metrics namespace: the one holding its metric names (ListMetrics)."""
+        """The pipeline's metrics namespace: the one its state machine's PutMetricData states
+        publish to (DescribeStateMachine), else the first holding its metric names (ListMetrics).
+
+        Why the definition first: stacks on one endpoint (`make up` beside a chaos run, a test
+        session's several stacks) publish the same metric names, each in its own namespace, and
+        ListMetrics would return any of them."""
+        if self.state_machine_arn:
+            try:
+                found = _put_metric_namespace(self.definition(self.state_machine_arn))
+            except Exception:  # no such state machine, no access: fall back to ListMetrics
+                found = None
+            if found:
+                return found
         cloudwatch = self.client("cloudwatch")
         for name in METRIC_NAMES:
             metrics = cloudwatch.list_metrics(MetricName=name).get("Metrics", [])
@@ -478,6 +490,25 @@ class RunReader:
             "series": series,
             "totals": {name: sum(values) for name, values in series.items()},
         }
+
+
+def _put_metric_namespace(definition: dict[str, Any]) -> str | None:
+    """The Namespace of the first `cloudwatch:putMetricData` task in a definition, Map and
+    Parallel states included."""
+    scopes = [definition.get("States", {})]
+    while scopes:
+        for state in scopes.pop().values():
+            if str(state.get("Resource", "")).endswith(":cloudwatch:putMetricData"):
+                namespace = (state.get("Parameters") or state.get("Arguments") or {}).get(
+                    "Namespace"
+                )
+                if isinstance(namespace, str):
+                    return namespace
+            processor = state.get("ItemProcessor") or state.get("Iterator")
+            if processor:
+                scopes.append(processor.get("States", {}))
+            scopes.extend(branch.get("States", {}) for branch in state.get("Branches") or [])
+    return None
 
 
 def _execution_failure(events: list[dict[str, Any]]) -> tuple[str, str] | None:
