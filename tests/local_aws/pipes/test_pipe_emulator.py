@@ -258,7 +258,8 @@ def test_batching_window_accumulates_across_receives(endpoint, sqs, queues):
     pipe = _pipe(endpoint, arn, lambda records: "SUCCEEDED", batch_size=3, window=2)
     _send(sqs, url, "g1", "first")
     with pipe:
-        time.sleep(0.5)  # the first message is received and waits for the window
+        # the first message is received and waits for the window
+        _wait_for(lambda: pipe.counters.snapshot()["messages_received"] == 1)
         _send(sqs, url, "g2", "second")
         _drained(sqs, url)
     assert [[r["body"] for r in call] for call in pipe.calls] == [["first", "second"]]
