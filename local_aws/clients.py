@@ -28,9 +28,8 @@ _shared_session: boto3.session.Session | None = None
 _shared_lock = threading.Lock()
 
 
-def shared_session() -> boto3.session.Session:
-    """The process-wide session (create clients from it only through `client`, or hold
-    `_shared_lock`)."""
+def _session() -> boto3.session.Session:
+    """The process-wide session (call with `_shared_lock` held)."""
     global _shared_session
     if _shared_session is None:
         _shared_session = boto3.session.Session()
@@ -42,7 +41,6 @@ def client(
     endpoint_url: str | None = None,
     *,
     region: str | None = None,
-    session: boto3.session.Session | None = None,
     config: Config | None = None,
     credentials: Mapping[str, str] | None = None,
     **config_options: Any,
@@ -50,7 +48,7 @@ def client(
     """A boto3 client for `service` on `endpoint_url` (default: config.endpoint_url()).
 
     `config_options` are botocore Config arguments (retries, read_timeout, ...); `config` is
-    merged on top of them. The process-wide session is used unless one is passed.
+    merged on top of them.
     """
     merged = Config(**{"inject_host_prefix": False, **config_options})
     # `credentials`: boto3 credential arguments of a role session (local_aws.iam.credentials);
@@ -63,7 +61,5 @@ def client(
         "config": merged,
         **(credentials or LOCAL_CREDENTIALS),
     }
-    if session is not None:
-        return session.client(service, **arguments)
     with _shared_lock:
-        return shared_session().client(service, **arguments)
+        return _session().client(service, **arguments)

@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from local_aws import clients
+from local_aws.stepfunctions.definitions import task_states
 from local_aws.xray.trace_header import trace_root
 from pipeline_tools.contract import METRIC_NAMES
 from pipeline_tools.runs.history import (
@@ -493,21 +494,12 @@ class RunReader:
 
 
 def _put_metric_namespace(definition: dict[str, Any]) -> str | None:
-    """The Namespace of the first `cloudwatch:putMetricData` task in a definition, Map and
-    Parallel states included."""
-    scopes = [definition.get("States", {})]
-    while scopes:
-        for state in scopes.pop().values():
-            if str(state.get("Resource", "")).endswith(":cloudwatch:putMetricData"):
-                namespace = (state.get("Parameters") or state.get("Arguments") or {}).get(
-                    "Namespace"
-                )
-                if isinstance(namespace, str):
-                    return namespace
-            processor = state.get("ItemProcessor") or state.get("Iterator")
-            if processor:
-                scopes.append(processor.get("States", {}))
-            scopes.extend(branch.get("States", {}) for branch in state.get("Branches") or [])
+    """The Namespace of the first `cloudwatch:putMetricData` task of a definition."""
+    for state in task_states(definition).values():
+        if str(state.get("Resource", "")).endswith(":cloudwatch:putMetricData"):
+            namespace = (state.get("Parameters") or state.get("Arguments") or {}).get("Namespace")
+            if isinstance(namespace, str):
+                return namespace
     return None
 
 
