@@ -102,6 +102,23 @@ def run_phase(item: pytest.Item) -> int:
     return 1 if "local_stack" in getattr(item, "fixturenames", ()) else 2
 
 
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # pytest-xdist 3.8 sends an `xdist_group` to one worker by appending "@<group>" to the node
+    # id; pytest 9.2's structured node ids ignore that silently (pytest-dev/pytest-xdist#1386),
+    # and every worker then builds each group's expensive fixture (two `make build`s at once,
+    # two console scenarios). Fail such a test instead of running it on a spread group.
+    if (
+        getattr(item.config.option, "loadgroup", False)
+        and "@" not in item.nodeid
+        and item.get_closest_marker("xdist_group")
+    ):
+        pytest.fail(
+            "--dist loadgroup ignored this test's xdist_group: this pytest/pytest-xdist pair"
+            " does not group (pytest-dev/pytest-xdist#1386; pins in requirements-dev.txt)",
+            pytrace=False,
+        )
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # A stable sort: within a phase, the usual order. `make test` hands the tests to its xdist
     # workers in this order (--dist loadgroup --no-loadscope-reorder), so each worker runs its
