@@ -65,6 +65,8 @@ def test_invalid_message_quarantined_then_schema_loosened_and_redriven_is_stored
     assert item["dlq_retry"] == {"N": "1"}
     assert item["message_group_id"]["S"] == redrive.redrive_group(letter["source_message_id"])
     assert not _of(letters(), message_id)
+    # The item is stored before its run ends (Delete and the metrics come after Save).
+    wait_for(f"{message_id}: the redriven run to end", lambda: len(runs_of(message_id)) == 2)
     outcomes = [r.outcome for r in runs_of(message_id)]
     assert outcomes == ["quarantined", "saved"], outcomes
 
@@ -100,6 +102,7 @@ def test_message_sqs_redrove_after_five_crashes_is_explained_and_stored_once_whe
     assert code == 0, out
     item = wait_for("the redriven message stored", lambda: stack.item(message_id))
     assert item["dlq_retry"] == {"N": "1"}
+    wait_for(f"{message_id}: the redriven run to end", lambda: len(runs_of(message_id)) == 6)
     outcomes = [r.outcome for r in runs_of(message_id)]
     assert outcomes == ["failed"] * 5 + ["saved"], outcomes
 
