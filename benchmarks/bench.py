@@ -758,6 +758,12 @@ def print_report(report: dict[str, Any], out=sys.stdout) -> None:
         f"python {m['python']} | load average {' '.join(map(str, m['load_average']))} (start)"
         f" -> {' '.join(map(str, report['machine_end']['load_average']))} (end)\n"
     )
+    started = (
+        "forked from a process with boto3 imported"
+        if report["config"].get("lambda_fork_server")
+        else "exec'd (every import in the cold start)"
+    )
+    w(f"Lambda workers: {started}\n")
     cfg = report["config"]
     w(
         f"N={cfg['messages']} messages, G={cfg['groups']} groups, BatchSize={cfg['batch_size']}, "
@@ -881,6 +887,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--history-sample", type=int, default=200)
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument(
+        "--fork-server",
+        action="store_true",
+        help="fork Lambda workers from a process that has imported boto3, as make test does"
+        " (default: exec each worker, so cold starts include every import, as on AWS)",
+    )
     parser.add_argument("--out", default="", help="JSON file (default artifacts/bench/<ts>.json)")
     args = parser.parse_args(argv)
     args.pipe_concurrency = args.pipe_concurrency or args.groups
@@ -899,10 +911,12 @@ def main(argv: list[str] | None = None) -> int:
             "groups": args.groups,
             "batch_size": args.batch_size,
             "pipe_concurrency": args.pipe_concurrency,
+            "lambda_fork_server": args.fork_server,
         },
     }
     prices = json.loads(PRICES_FILE.read_text())
     with LocalAWS(port=0) as aws:
+        aws.lambdas.use_fork_server = args.fork_server  # docs/fidelity.md, "Lambda cold start"
         checks, cpu_s = aws.iam.checks, aws.iam.check_cpu_s
         report["pipeline"] = run_pipeline(aws, args, log)
         report["iam"] = iam_overhead(aws.iam, checks, cpu_s, report["pipeline"]["succeeded"])

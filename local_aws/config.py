@@ -7,6 +7,8 @@ before it starts a LocalAWS. Nothing else in local_aws reads LOCAL_AWS_* or rest
     LOCAL_AWS_ENDPOINT                  where the command line tools find a running endpoint
     LOCAL_AWS_BUILD_DIR                 cache of installed function/layer requirements
     LOCAL_AWS_MAX_WORKERS_PER_FUNCTION  warm worker processes per function (default 4)
+    LOCAL_AWS_LAMBDA_FORK_SERVER        0: start every Lambda worker with exec instead of forking
+                                        it from a server that has imported boto3 (default 1)
     LOCAL_AWS_REDELIVERY_DELAY          seconds before a failed pipe batch is visible again
                                         (`aws`: the queue's VisibilityTimeout, as on AWS)
     LOCAL_AWS_PIPE_CONCURRENCY          batches a pipe emulator runs in parallel
@@ -48,6 +50,10 @@ def build_dir() -> Path:
 
 def max_workers_per_function() -> int:
     return int(_env("LOCAL_AWS_MAX_WORKERS_PER_FUNCTION") or DEFAULT_MAX_WORKERS_PER_FUNCTION)
+
+
+def lambda_fork_server() -> bool:
+    return (_env("LOCAL_AWS_LAMBDA_FORK_SERVER") or "1").lower() not in ("0", "false", "no")
 
 
 def redelivery_delay() -> str | None:

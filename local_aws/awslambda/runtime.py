@@ -34,6 +34,7 @@ from typing import Any
 
 from local_aws import config as settings
 from local_aws.awslambda.cloudwatch import CloudWatchSink
+from local_aws.awslambda.forking import LOCALE, ForkServers, ForkServerUnavailable
 from local_aws.awslambda.packages import install_requirements, runtime_path
 from local_aws.xray.trace_header import child_header, trace_parent, trace_root
 
@@ -42,6 +43,9 @@ _PLACEHOLDER_ZIP = base64.b64encode(
     b"PK\x05\x06" + b"\x00" * 18  # an empty zip archive: moto only stores it
 ).decode()
 WORKER_SCRIPT = Path(__file__).resolve().parent / "worker.py"
+# What the runtime ships and every Python function imports (runtime_requirements.txt): the fork
+# server imports it once per sys.path, so a cold start skips only this import.
+PRELOADED_MODULES = ("boto3",)
 INIT_TIMEOUT_S = 10.0  # AWS limits the init phase of on-demand functions to 10 s
 _HEADER = struct.Struct(">I")
 
@@ -125,6 +129,17 @@ def _exit_detail(returncode: int | None) -> str:
     return f"Runtime exited with error: exit status {returncode}"
 
 
+def base_environment() -> dict[str, str]:
+    """The variables every worker (and fork server) starts with, before the function's own."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "LANG": "en_US.UTF-8",
+        "TZ": ":UTC",
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "TMPDIR": os.environ.get("TMPDIR", "/tmp"),
+    }
+
+
 class WorkerProcess:
     """One warm worker of one function."""
 
@@ -135,23 +150,7 @@ class WorkerProcess:
         from_worker_r, from_worker_w = os.pipe()
         output_r, output_w = os.pipe()
         try:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-I",
-                    "-S",
-                    str(WORKER_SCRIPT),
-                    str(to_worker_r),
-                    str(from_worker_w),
-                ],
-                pass_fds=(to_worker_r, from_worker_w),
-                stdin=subprocess.DEVNULL,
-                stdout=output_w,
-                stderr=output_w,
-                env=env,
-                cwd=str(function.spec.code_dir),
-                start_new_session=True,
-            )
+            self.process = self._start(function, env, to_worker_r, from_worker_w, output_w)
         finally:
             for fd in (to_worker_r, from_worker_w, output_w):
                 os.close(fd)
@@ -171,6 +170,26 @@ class WorkerProcess:
             name=f"lambda-output-{function.spec.name}-{self.pid}",
         )
         self._output_thread.start()
+
+    @staticmethod
+    def _start(function, env, to_worker_r, from_worker_w, output_w):
+        cwd = str(function.spec.code_dir)
+        server = function.runtime.fork_server(function, env)
+        if server is not None:
+            try:
+                return server.spawn((to_worker_r, from_worker_w, output_w), env, cwd)
+            except ForkServerUnavailable as exc:
+                LOG.warning("%s: starting the worker with exec: %s", function.spec.name, exc)
+        return subprocess.Popen(
+            [sys.executable, "-I", "-S", str(WORKER_SCRIPT), str(to_worker_r), str(from_worker_w)],
+            pass_fds=(to_worker_r, from_worker_w),
+            stdin=subprocess.DEVNULL,
+            stdout=output_w,
+            stderr=output_w,
+            env=env,
+            cwd=cwd,
+            start_new_session=True,
+        )
 
     def _forward_output(self, fd: int) -> None:
         with os.fdopen(fd, "rb") as stream:
@@ -318,6 +337,7 @@ class RegisteredFunction:
         for folder in (self.spec.code_dir, *(layer.content_dir for layer in self.spec.layers)):
             for cache in Path(folder).rglob("__pycache__"):
                 shutil.rmtree(cache, ignore_errors=True)
+        self.runtime.fork_servers.discard(self.sys_path)
         with self._cond:
             self.generation += 1
             idle, self._idle = self._idle, []
@@ -352,13 +372,7 @@ class RegisteredFunction:
     # -- workers ------------------------------------------------------------------------------
     def environment(self, log_stream: str) -> dict[str, str]:
         spec, runtime = self.spec, self.runtime
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "LANG": "en_US.UTF-8",
-            "TZ": ":UTC",
-            "HOME": os.environ.get("HOME", "/tmp"),
-            "TMPDIR": os.environ.get("TMPDIR", "/tmp"),
-        }
+        env = base_environment()
         env.update(spec.environment)
         env.update(runtime.extra_env)
         env.update(
@@ -465,6 +479,10 @@ class LambdaRuntime:
         self.invocation_listeners: list[Callable[[InvocationRecord, str | None], None]] = []
         self._functions: dict[str, RegisteredFunction] = {}
         self._lock = threading.Lock()
+        # Workers are forked from a server that has imported the SDK the runtime ships
+        # (forking.py); LOCAL_AWS_LAMBDA_FORK_SERVER=0: every worker starts with exec.
+        self.fork_servers = ForkServers(PRELOADED_MODULES)
+        self.use_fork_server = settings.lambda_fork_server()
         self._event_threads: set[threading.Thread] = set()
 
     # -- registry -----------------------------------------------------------------------------
@@ -570,12 +588,21 @@ class LambdaRuntime:
             started += 1
         return started
 
+    def fork_server(self, function: RegisteredFunction, env: dict[str, str]):
+        """The fork server for a worker of `function` with environment `env`, or None: start
+        it with exec."""
+        if not self.use_fork_server:
+            return None
+        locale = {k: v for k, v in env.items() if k in LOCALE}
+        return self.fork_servers.get(function.sys_path, {**base_environment(), **locale})
+
     def shutdown(self) -> None:
         with self._lock:
             functions = list(self._functions.values())
             self._functions.clear()
         for function in functions:
             function.shutdown()
+        self.fork_servers.shutdown()
         for thread in list(self._event_threads):
             thread.join(timeout=1)
 

@@ -248,7 +248,8 @@ def main() -> None:
     if init is None:
         return
     started = time.perf_counter()
-    sys.path[:0] = init["sys_path"]
+    if sys.path[: len(init["sys_path"])] != init["sys_path"]:  # a fork server has set it
+        sys.path[:0] = init["sys_path"]
     os.chdir(init["sys_path"][0])
 
     root = logging.getLogger()

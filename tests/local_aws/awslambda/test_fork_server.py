@@ -1,0 +1,118 @@
+"""Workers forked from the fork server are the workers exec would start, boto3 pre-imported aside.
+
+The fork server (local_aws/awslambda/forking.py) only skips the import of the SDK the runtime
+ships; these tests pin everything else a function can observe against a worker started with
+exec (LOCAL_AWS_LAMBDA_FORK_SERVER=0), and the fallbacks when no fork server can run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import uuid
+from pathlib import Path
+
+import pytest
+
+from local_aws.awslambda.forking import ForkServers
+from local_aws.awslambda.runtime import PRELOADED_MODULES, FunctionSpec, base_environment
+
+FUNCTIONS = Path(__file__).resolve().parent.parent / "functions"
+
+
+def invoke(stack, name, event=None):
+    response = stack.client("lambda").invoke(FunctionName=name, Payload=json.dumps(event or {}))
+    return response, json.loads(response["Payload"].read())
+
+
+@pytest.fixture
+def probe(stack):
+    """Register a probe function; its workers start by fork (True) or exec (False) until the
+    next call (the mode is the runtime's, read at each cold start)."""
+    runtime = stack.lambdas
+    saved_mode, saved_servers = runtime.use_fork_server, runtime.fork_servers
+    names = []
+
+    def start(fork: bool, servers: ForkServers | None = None) -> str:
+        runtime.use_fork_server = fork
+        if servers is not None:
+            runtime.fork_servers = servers
+        name = f"probe-{'fork' if fork else 'exec'}-{uuid.uuid4().hex[:6]}"
+        runtime.register(FunctionSpec(name, FUNCTIONS / "probe", environment={"PROBE": "1"}))
+        names.append(name)
+        return name
+
+    yield start
+    for name in names:
+        runtime.get(name).shutdown()
+    if runtime.fork_servers is not saved_servers:
+        runtime.fork_servers.shutdown()
+    runtime.use_fork_server, runtime.fork_servers = saved_mode, saved_servers
+
+
+def test_a_forked_worker_sees_what_an_execd_worker_sees(stack, probe):
+    names, bodies = {}, {}
+    for mode in (True, False):  # the mode applies to the cold starts that follow
+        names[mode] = probe(mode)
+        bodies[mode] = invoke(stack, names[mode])[1]
+    forked, execd = bodies[True], bodies[False]
+    assert forked["sdk_preloaded"] is True and execd["sdk_preloaded"] is False
+    same = ("boto3_file", "sys_path", "argv_length", "cwd", "flags", "session_leader")
+    same += ("stdin_is_devnull", "stdout_is_stderr", "open_fds", "tzname")
+    assert {k: forked[k] for k in same} == {k: execd[k] for k in same}
+    assert forked["session_leader"] and forked["stdin_is_devnull"] and forked["stdout_is_stderr"]
+    assert forked["flags"] == [1, 1, 1]
+
+    def normalised(environ: dict, name: str) -> dict:
+        drop = {"AWS_LAMBDA_LOG_STREAM_NAME", "_X_AMZN_TRACE_ID"}
+        return {k: v.replace(name, "NAME") for k, v in environ.items() if k not in drop}
+
+    assert normalised(forked["environ"], names[True]) == normalised(execd["environ"], names[False])
+    for mode, name in names.items():
+        assert bodies[mode]["pid"] in stack.lambdas.worker_pids(name)
+
+
+def test_two_forked_workers_do_not_share_their_random_state(stack, probe):
+    name = probe(True)
+    first = invoke(stack, name)[1]
+    stack.lambdas.get(name).recycle()
+    second = invoke(stack, name)[1]
+    assert first["pid"] != second["pid"] and first["random"] != second["random"]
+
+
+@pytest.mark.parametrize("fork", [True, False], ids=["fork", "exec"])
+def test_a_killed_worker_is_reported_as_on_aws(stack, probe, fork):
+    name = probe(fork)
+    response, body = invoke(stack, name, {"kill": True})
+    assert response["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "Runtime.ExitError"
+    assert "Runtime exited with error: signal: killed" in body["errorMessage"]
+    _, after = invoke(stack, name)  # the next invocation starts a new environment
+    assert "pid" in after and stack.lambdas.worker_pids(name) == [after["pid"]]
+
+
+def test_workers_start_with_exec_when_no_fork_server_can_start(stack, probe, caplog):
+    name = probe(True, ForkServers(("module_the_fork_server_cannot_import",)))
+    _, body = invoke(stack, name)
+    assert body["sdk_preloaded"] is False
+    assert "fork server unavailable" in caplog.text
+    assert "module_the_fork_server_cannot_import" in caplog.text
+
+
+def test_a_fork_server_that_died_is_replaced_and_its_workers_still_reported(stack, probe):
+    servers = ForkServers(PRELOADED_MODULES)
+    name = probe(True, servers)
+    function = stack.lambdas.get(name)
+    first = invoke(stack, name)[1]
+    server = stack.lambdas.fork_server(function, base_environment())
+    os.kill(server.process.pid, signal.SIGKILL)
+    server.process.wait()
+    # The worker forked by the dead server still answers; its death is still noticed.
+    assert invoke(stack, name)[1]["pid"] == first["pid"]
+    _, body = invoke(stack, name, {"kill": True})
+    # Only its (dead) parent could have read the exit status: "Runtime exited with error: unknown"
+    assert body["errorType"] == "Runtime.ExitError"
+    assert "Runtime exited with error: " in body["errorMessage"]
+    _, after = invoke(stack, name)
+    assert after["sdk_preloaded"] is True and after["pid"] != first["pid"]
+    assert stack.lambdas.fork_server(function, base_environment()) is not server
