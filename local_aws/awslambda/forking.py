@@ -180,22 +180,30 @@ def _watch_orphan(child: ForkedProcess) -> None:
 
 
 class ForkServers:
-    """The fork servers of one runtime, by sys.path, started on first use.
+    """The fork servers of one runtime, by sys.path.
 
     Keyed by the exact sys.path (and locale): an SDK imported with another sys.path could have
-    found other optional modules (botocore uses awscrt when it can import it)."""
+    found other optional modules (botocore uses awscrt when it can import it). A server costs
+    about two exec'd cold starts to start, so the first `exec_first` cold starts of a key are
+    exec'd and only a key that keeps cold-starting (crashes, timeouts, scaling out) gets one:
+    in `make test` most of ~40 sys.paths cold-start once or twice."""
 
-    def __init__(self, modules: tuple[str, ...]) -> None:
+    def __init__(self, modules: tuple[str, ...], exec_first: int = 2) -> None:
         self.modules = modules
+        self.exec_first = exec_first
         self._servers: dict[tuple, ForkServer | None] = {}
         self._starting: dict[tuple, threading.Lock] = {}
+        self._cold_starts: dict[tuple, int] = {}
         self._lock = threading.Lock()
 
     def get(self, sys_path: list[str], env: dict[str, str]) -> ForkServer | None:
-        """The server for `sys_path` and the locale variables of `env` (they decide what the
-        interpreter sets up at start); None if it cannot start (workers then start with exec)."""
+        """The server for a cold start with `sys_path` and the locale variables of `env` (they
+        decide what the interpreter sets up at start); None: start this worker with exec."""
         key = (tuple(sys_path), tuple(sorted((k, v) for k, v in env.items() if k in LOCALE)))
         with self._lock:
+            seen = self._cold_starts[key] = self._cold_starts.get(key, 0) + 1
+            if seen <= self.exec_first:
+                return None
             starting = self._starting.setdefault(key, threading.Lock())
         with starting:  # one start per key; other keys' cold starts do not wait for it
             with self._lock:

@@ -35,8 +35,8 @@ def probe(stack):
 
     def start(fork: bool, servers: ForkServers | None = None) -> str:
         runtime.use_fork_server = fork
-        if servers is not None:
-            runtime.fork_servers = servers
+        # from the first cold start on (the runtime's own servers wait for a few)
+        runtime.fork_servers = servers or ForkServers(PRELOADED_MODULES, exec_first=0)
         name = f"probe-{'fork' if fork else 'exec'}-{uuid.uuid4().hex[:6]}"
         runtime.register(FunctionSpec(name, FUNCTIONS / "probe", environment={"PROBE": "1"}))
         names.append(name)
@@ -45,8 +45,7 @@ def probe(stack):
     yield start
     for name in names:
         runtime.get(name).shutdown()
-    if runtime.fork_servers is not saved_servers:
-        runtime.fork_servers.shutdown()
+    runtime.fork_servers.shutdown()
     runtime.use_fork_server, runtime.fork_servers = saved_mode, saved_servers
 
 
@@ -92,7 +91,7 @@ def test_a_killed_worker_is_reported_as_on_aws(stack, probe, fork):
 
 
 def test_workers_start_with_exec_when_no_fork_server_can_start(stack, probe, caplog):
-    name = probe(True, ForkServers(("module_the_fork_server_cannot_import",)))
+    name = probe(True, ForkServers(("module_the_fork_server_cannot_import",), exec_first=0))
     _, body = invoke(stack, name)
     assert body["sdk_preloaded"] is False
     assert "fork server unavailable" in caplog.text
@@ -100,7 +99,7 @@ def test_workers_start_with_exec_when_no_fork_server_can_start(stack, probe, cap
 
 
 def test_a_fork_server_that_died_is_replaced_and_its_workers_still_reported(stack, probe):
-    servers = ForkServers(PRELOADED_MODULES)
+    servers = ForkServers(PRELOADED_MODULES, exec_first=0)
     name = probe(True, servers)
     function = stack.lambdas.get(name)
     first = invoke(stack, name)[1]
@@ -116,3 +115,13 @@ def test_a_fork_server_that_died_is_replaced_and_its_workers_still_reported(stac
     _, after = invoke(stack, name)
     assert after["sdk_preloaded"] is True and after["pid"] != first["pid"]
     assert stack.lambdas.fork_server(function, base_environment()) is not server
+
+
+def test_only_a_sys_path_that_keeps_cold_starting_gets_a_fork_server(stack, probe):
+    name = probe(True, ForkServers(PRELOADED_MODULES, exec_first=2))
+    function = stack.lambdas.get(name)
+    preloaded = []
+    for _ in range(4):
+        preloaded.append(invoke(stack, name)[1]["sdk_preloaded"])
+        function.recycle()  # the next invocation cold-starts
+    assert preloaded == [False, False, True, True]
