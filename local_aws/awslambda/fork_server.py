@@ -7,7 +7,8 @@ per worker. A child is set up the way `runtime.WorkerProcess` would have exec'd
 `python -I -S worker.py` (its own session, stdout/stderr on the output pipe, stdin /dev/null, the
 worker's environment and cwd) and runs worker.py's `main()`: the function's own code is imported
 in the child, by its init phase, exactly as in a fresh worker. Only the SDK import is skipped,
-which is why a cold start here costs about half the CPU (docs/fidelity.md, "Lambda init").
+which is why a cold start here costs less than half the CPU (docs/fidelity.md, "Lambda cold
+start").
 
 Only the standard library may be imported here (besides the preloaded modules). Protocol on a
 SOCK_SEQPACKET socket (one JSON message per packet):

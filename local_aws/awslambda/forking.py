@@ -1,7 +1,7 @@
 """The runtime's side of fork_server.py: one fork server per distinct function sys.path.
 
-A cold start of a Python worker spends most of its CPU importing the SDK (boto3, botocore,
-urllib3, s3transfer: ~0.15 s of CPU on a 2-core laptop, measured in docs/fidelity.md). The fork
+A cold start of a Python worker spends over half of its CPU importing the SDK (boto3, botocore,
+urllib3, s3transfer): 260-350 ms exec'd against 100-160 ms forked (docs/local-stack.md). The fork
 server imports the runtime's SDK once per sys.path and forks each worker from there; everything
 the function itself does at init (its imports, its module-scope clients) still happens in the
 new worker. LOCAL_AWS_LAMBDA_FORK_SERVER=0 starts every worker with exec instead.
