@@ -119,6 +119,8 @@ class ForkServer:
                 socket.send_fds(self._sock, [request], list(fds))
                 reply = self._replies.get(timeout=_SPAWN_TIMEOUT_S)
             except (OSError, queue.Empty) as exc:
+                # A late reply would be taken for the next spawn's: never use this server again.
+                self.alive = False
                 raise ForkServerUnavailable(f"fork server did not answer: {exc!r}") from exc
         if isinstance(reply, ForkedProcess):
             return reply
@@ -207,12 +209,16 @@ class ForkServers:
             starting = self._starting.setdefault(key, threading.Lock())
         with starting:  # one start per key; other keys' cold starts do not wait for it
             with self._lock:
+                dead = None
                 if key in self._servers:
                     server = self._servers[key]
                     if server is None:
                         return None  # it failed to start once: do not retry on every cold start
                     if server.alive:
                         return server
+                    dead = server
+            if dead is not None:
+                dead.close()
             try:
                 server = ForkServer(sys_path, env, self.modules)
             except (ForkServerUnavailable, OSError) as exc:
