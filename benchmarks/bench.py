@@ -758,13 +758,13 @@ def print_report(report: dict[str, Any], out=sys.stdout) -> None:
         f"python {m['python']} | load average {' '.join(map(str, m['load_average']))} (start)"
         f" -> {' '.join(map(str, report['machine_end']['load_average']))} (end)\n"
     )
+    cfg = report["config"]
     started = (
         "forked from a process with boto3 imported"
-        if report["config"].get("lambda_fork_server")
+        if cfg.get("lambda_fork_server")
         else "exec'd (every import in the cold start)"
     )
     w(f"Lambda workers: {started}\n")
-    cfg = report["config"]
     w(
         f"N={cfg['messages']} messages, G={cfg['groups']} groups, BatchSize={cfg['batch_size']}, "
         f"pipe concurrency {cfg['pipe_concurrency']}, all sent up front\n\n"

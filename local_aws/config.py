@@ -35,6 +35,16 @@ def _env(name: str) -> str | None:
     return os.environ.get(name) or None
 
 
+def _flag(name: str, default: bool) -> bool:
+    """A yes/no variable: 1/true/yes or 0/false/no (any case); anything else: `default`."""
+    value = (_env(name) or "").lower()
+    if value in ("1", "true", "yes"):
+        return True
+    if value in ("0", "false", "no"):
+        return False
+    return default
+
+
 def port() -> int:
     return int(_env("LOCAL_AWS_PORT") or DEFAULT_PORT)
 
@@ -53,7 +63,7 @@ def max_workers_per_function() -> int:
 
 
 def lambda_fork_server() -> bool:
-    return (_env("LOCAL_AWS_LAMBDA_FORK_SERVER") or "1").lower() not in ("0", "false", "no")
+    return _flag("LOCAL_AWS_LAMBDA_FORK_SERVER", default=True)
 
 
 def redelivery_delay() -> str | None:
@@ -67,4 +77,4 @@ def pipe_concurrency() -> int | None:
 
 
 def sfn_local_compat() -> bool:
-    return (_env("LOCAL_AWS_SFN_LOCAL_COMPAT") or "").lower() in ("1", "true", "yes")
+    return _flag("LOCAL_AWS_SFN_LOCAL_COMPAT", default=False)

@@ -13,7 +13,7 @@ start").
 Only the standard library may be imported here (besides the preloaded modules). Protocol on a
 SOCK_SEQPACKET socket (one JSON message per packet):
 
-    runtime -> server  {"op": "spawn", "env": {...}, "cwd": ..., "argv": [...]}
+    runtime -> server  {"op": "spawn", "env": {...}, "cwd": ...}
                        with the fds [to_worker_r, from_worker_w, output_w] (SCM_RIGHTS)
     server -> runtime  {"t": "spawned", "pid"} | {"t": "spawn_error", "error"}
                        {"t": "exit", "pid", "returncode"}   (Popen's convention: -N = signal N)
@@ -47,10 +47,6 @@ def _load_worker():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def _returncode(status: int) -> int:
-    return os.waitstatus_to_exitcode(status)
 
 
 def _child(worker, fds: list[int], request: dict, sock: socket.socket, wake: tuple) -> None:
@@ -107,7 +103,7 @@ def serve(sock: socket.socket, worker) -> None:
                 return
             if pid == 0:
                 return
-            send({"t": "exit", "pid": pid, "returncode": _returncode(status)})
+            send({"t": "exit", "pid": pid, "returncode": os.waitstatus_to_exitcode(status)})
 
     while True:
         ready, _, _ = select.select([sock, wake_r], [], [])

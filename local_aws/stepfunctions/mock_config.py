@@ -272,6 +272,3 @@ def install(aws: Any, config: MockConfig | str | os.PathLike[str] | None = None)
     front = getattr(aws, "stepfunctions", aws)
     front.mock_resolver = config
     return config
-
-
-# -- the definition ---------------------------------------------------------------------------
