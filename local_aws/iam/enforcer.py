@@ -120,9 +120,18 @@ class IamEnforcer:
 
     def policies(self, role_name: str) -> list[policy.Policy]:
         """The role's identity-based policies as they are now in moto's IAM."""
+        from moto.iam.exceptions import NotFoundException
         from moto.iam.models import iam_backends
 
-        role = iam_backends[self.account_id]["aws"].get_role(role_name)
+        try:
+            role = iam_backends[self.account_id]["aws"].get_role(role_name)
+        except NotFoundException:
+            # A deleted role's sessions keep their keys until they expire, but "permissions
+            # assigned to temporary security credentials are evaluated each time they are used":
+            # with no policy left, every request is implicitly denied (IAM User Guide,
+            # id_credentials_temp_control-access_disable-perms.html). Seen when a stack is
+            # deleted while its pipe's last poll is still in flight.
+            return []
         found = [
             policy.Policy(f"inline:{name}", _document(text)) for name, text in role.policies.items()
         ]

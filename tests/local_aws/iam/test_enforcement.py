@@ -3,11 +3,15 @@ and a denial is the called service's own AccessDenied error (code, status, messa
 
 from __future__ import annotations
 
+import json
 import uuid
 
+import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+
+from local_aws.iam.trust import trust_policy
 
 ACCOUNT = "123456789012"
 
@@ -164,3 +168,34 @@ def test_the_switch_turns_enforcement_off(monkeypatch):
     assert enforcer.enabled is False
     environ = {"HTTP_AUTHORIZATION": "AWS4-HMAC-SHA256 Credential=ASIAANYTHING/x"}
     assert enforcer.check(environ, RequestInfo("dynamodb", "GetItem", "json"), None) is None
+
+
+def test_a_deleted_roles_session_is_denied_everything(local_stack, table):
+    # The keys outlive the role; its permissions do not (a stack deleted while its pipe still
+    # polls). A clear AccessDenied, not a server error.
+    name, arn = table
+    iam, role = local_stack.client("iam"), f"deleted-role-{uuid.uuid4().hex[:8]}"
+    trust = json.dumps(trust_policy("lambda.amazonaws.com"))
+    role_arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust)
+    allow = {"Effect": "Allow", "Action": "dynamodb:*", "Resource": arn}
+    document = json.dumps({"Version": "2012-10-17", "Statement": [allow]})
+    iam.put_role_policy(RoleName=role, PolicyName="inline", PolicyDocument=document)
+    issued = local_stack.client("sts").assume_role(
+        RoleArn=role_arn["Role"]["Arn"], RoleSessionName="tester"
+    )["Credentials"]
+    session = boto3.session.Session(
+        aws_access_key_id=issued["AccessKeyId"],
+        aws_secret_access_key=issued["SecretAccessKey"],
+        aws_session_token=issued["SessionToken"],
+        region_name=local_stack.region,
+    )
+    ddb = client(local_stack, session, "dynamodb")
+    ddb.put_item(TableName=name, Item={"id": {"S": "kept"}})
+    iam.delete_role_policy(RoleName=role, PolicyName="inline")
+    iam.delete_role(RoleName=role)
+    response = denied(ddb.get_item, TableName=name, Key={"id": {"S": "kept"}})
+    assert response["Error"]["Code"] == "AccessDeniedException"
+    assert response["Error"]["Message"] == (
+        f"User: {principal(role)} is not authorized to perform: dynamodb:GetItem on resource: "
+        f"{arn} because no identity-based policy allows the dynamodb:GetItem action"
+    )
