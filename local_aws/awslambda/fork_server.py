@@ -3,17 +3,20 @@
 Started by `forking.ForkServer` as `python -I -S fork_server.py <socket_fd> <module>...` with the
 sys.path of one function (its code, its requirements, the layers, the runtime's boto3) in
 LOCAL_AWS_SYS_PATH. It imports the runtime's SDK modules (`boto3`) once and then forks one child
-per worker. A child is set up the way `runtime.WorkerProcess` would have exec'd
-`python -I -S worker.py` (its own session, stdout/stderr on the output pipe, stdin /dev/null, the
-worker's environment and cwd) and runs worker.py's `main()`: the function's own code is imported
-in the child, by its init phase, exactly as in a fresh worker. Only the SDK import is skipped,
-which is why a cold start here costs less than half the CPU (docs/fidelity.md, "Lambda cold
-start").
+per worker, for that function or any other whose sys.path finds every module of that import in
+the same place (forking.py decides, from the names this server reports). A child is set up the
+way `runtime.WorkerProcess` would have exec'd `python -I -S worker.py` (its own session,
+stdout/stderr on the output pipe, stdin /dev/null, the worker's environment, cwd and sys.path)
+and runs worker.py's `main()`: the function's own code is imported in the child, by its init
+phase, exactly as in a fresh worker. Only the SDK import is skipped, which is why a cold start
+here costs less than half the CPU (docs/fidelity.md, "Lambda cold start").
 
 Only the standard library may be imported here (besides the preloaded modules). Protocol on a
 SOCK_SEQPACKET socket (one JSON message per packet):
 
-    runtime -> server  {"op": "spawn", "env": {...}, "cwd": ...}
+    server -> runtime  {"t": "ready", "imported": [...], "not_found": [...]}  (once: the top-level
+                       names the preload imported, and those it tried to import and found nowhere)
+    runtime -> server  {"op": "spawn", "env": {...}, "cwd": ..., "sys_path": [...]}
                        with the fds [to_worker_r, from_worker_w, output_w] (SCM_RIGHTS)
     server -> runtime  {"t": "spawned", "pid"} | {"t": "spawn_error", "error"}
                        {"t": "exit", "pid", "returncode"}   (Popen's convention: -N = signal N)
@@ -67,6 +70,7 @@ def _child(worker, fds: list[int], request: dict, sock: socket.socket, wake: tup
         os.close(devnull)
         os.close(output_w)
         os.chdir(request["cwd"])
+        sys.path[: _PREFIX_LENGTH[0]] = request["sys_path"]  # the function's, not the server's
         os.environ.clear()
         os.environ.update(request["env"])
         for name, value in _STARTUP_ADDED.items():  # e.g. LC_CTYPE from locale coercion
@@ -135,19 +139,43 @@ def serve(sock: socket.socket, worker) -> None:
 _STARTUP_ADDED: dict[str, str] = {}
 
 
+_PREFIX_LENGTH = [0]  # how many sys.path entries at the front are the server's function's
+
+
+class _NotFound:
+    """Last on sys.meta_path while preloading: records the top-level imports nothing could find
+    (optional dependencies such as botocore's awscrt), which another sys.path might provide."""
+
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+
+    def find_spec(self, name, path=None, target=None):
+        if path is None:
+            self.names.add(name)
+        return None
+
+
 def main() -> None:
     sock = socket.socket(fileno=int(sys.argv[1]))
-    sys.path[:0] = json.loads(os.environ.pop("LOCAL_AWS_SYS_PATH"))
+    prefix = json.loads(os.environ.pop("LOCAL_AWS_SYS_PATH"))
+    sys.path[:0] = prefix
+    _PREFIX_LENGTH[0] = len(prefix)
     given = set(json.loads(os.environ.pop("LOCAL_AWS_GIVEN_ENV")))
     _STARTUP_ADDED.update({k: v for k, v in os.environ.items() if k not in given})
+    not_found = _NotFound()
     try:
         worker = _load_worker()
+        before = set(sys.modules)
+        sys.meta_path.append(not_found)
         for module in sys.argv[2:]:
             importlib.import_module(module)
+        sys.meta_path.remove(not_found)
     except BaseException:
         sock.send(json.dumps({"t": "preload_error", "error": traceback.format_exc()}).encode())
         return
-    sock.send(json.dumps({"t": "ready"}).encode())
+    imported = {name.partition(".")[0] for name in set(sys.modules) - before}
+    ready = {"t": "ready", "imported": sorted(imported), "not_found": sorted(not_found.names)}
+    sock.send(json.dumps(ready).encode())
     serve(sock, worker)
 
 

@@ -1,10 +1,12 @@
-"""The runtime's side of fork_server.py: one fork server per distinct function sys.path.
+"""The runtime's side of fork_server.py: fork servers shared by the functions whose sys.paths
+import the same SDK.
 
 A cold start of a Python worker spends over half of its CPU importing the SDK (boto3, botocore,
-urllib3, s3transfer): 260-350 ms exec'd against 100-160 ms forked (docs/local-stack.md). The fork
-server imports the runtime's SDK once per sys.path and forks each worker from there; everything
-the function itself does at init (its imports, its module-scope clients) still happens in the
-new worker. LOCAL_AWS_LAMBDA_FORK_SERVER=0 starts every worker with exec instead.
+urllib3, s3transfer): 260-350 ms exec'd against 100-160 ms forked (docs/local-stack.md). A fork
+server imports the runtime's SDK once and forks workers from there, for every function whose
+sys.path would import exactly those files; everything the function itself does at init (its
+imports, its module-scope clients) still happens in the new worker.
+LOCAL_AWS_LAMBDA_FORK_SERVER=0 starts every worker with exec instead.
 
 Why not multiprocessing's forkserver: it starts Python callables with pickled arguments in a
 process that shares our sys.path and site-packages; a worker must see exactly the function's
@@ -15,6 +17,7 @@ status (crash details such as "signal: killed"), which this small protocol gives
 from __future__ import annotations
 
 import contextlib
+import importlib.machinery
 import json
 import logging
 import queue
@@ -59,10 +62,33 @@ class ForkedProcess:
         return self.returncode
 
 
+def resolve(names: frozenset[str], sys_path: list[str]) -> dict[str, object]:
+    """Where an import of each top-level name would look first on `sys_path`: the entry that
+    has it, a tuple of namespace-package portions, or None (not there: the standard library's,
+    or missing). Two sys.paths with equal answers import the same files for those names."""
+    found: dict[str, object] = {}
+    for name in names:
+        portions: list[str] = []
+        where: object = None
+        for entry in sys_path:
+            spec = importlib.machinery.PathFinder.find_spec(name, [entry])
+            if spec is None:
+                continue
+            if spec.loader is None:  # a namespace portion: import keeps looking
+                portions.append(entry)
+                continue
+            where = entry
+            break
+        found[name] = (*portions, where) if portions else where
+    return found
+
+
 class ForkServer:
     """One running fork_server.py, with the given sys.path and SDK modules imported."""
 
     def __init__(self, sys_path: list[str], env: dict[str, str], modules: tuple[str, ...]):
+        self.sys_path = list(sys_path)
+        self.locale = _locale_key(env)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             self.process = subprocess.Popen(
@@ -99,6 +125,10 @@ class ForkServer:
             self.close()
             raise ForkServerUnavailable(f"fork server did not start: {first.get('error', first)}")
         self._sock.settimeout(None)
+        # What the preload imported, and what it looked for and did not find (botocore's
+        # optional awscrt): a sys.path that finds any of them elsewhere gets another server.
+        self._names = frozenset(first["imported"]) | frozenset(first["not_found"])
+        self._resolved = resolve(self._names, self.sys_path)
         self._spawn_lock = threading.Lock()
         self._replies: queue.Queue = queue.Queue()
         self._children: dict[int, ForkedProcess] = {}
@@ -109,9 +139,25 @@ class ForkServer:
         )
         self._reader.start()
 
-    def spawn(self, fds: tuple[int, int, int], env: dict[str, str], cwd: str) -> ForkedProcess:
+    def serves(self, sys_path: list[str]) -> bool:
+        """Would a worker with `sys_path` import the preloaded modules from the same files?"""
+        return sys_path == self.sys_path or resolve(self._names, sys_path) == self._resolved
+
+    def preloaded_from(self) -> set[str]:
+        """The sys.path entries the preloaded modules came from."""
+        return {
+            entry
+            for where in self._resolved.values()
+            for entry in (where if isinstance(where, tuple) else (where,))
+            if entry is not None
+        }
+
+    def spawn(
+        self, fds: tuple[int, int, int], env: dict[str, str], cwd: str, sys_path: list[str]
+    ) -> ForkedProcess:
         """Fork a worker whose pipes are `fds` (to_worker_r, from_worker_w, output_w)."""
-        request = json.dumps({"op": "spawn", "env": env, "cwd": cwd}).encode()
+        request = json.dumps({"op": "spawn", "env": env, "cwd": cwd, "sys_path": sys_path})
+        request = request.encode()
         with self._spawn_lock:
             if not self.alive:
                 raise ForkServerUnavailable("fork server has exited")
@@ -181,65 +227,79 @@ def _watch_orphan(child: ForkedProcess) -> None:
     child._set_exited(None)
 
 
-class ForkServers:
-    """The fork servers of one runtime, by sys.path.
+def _locale_key(env: dict[str, str]) -> tuple:
+    return tuple(sorted((k, v) for k, v in env.items() if k in LOCALE))
 
-    Keyed by the exact sys.path (and locale): an SDK imported with another sys.path could have
-    found other optional modules (botocore uses awscrt when it can import it). A server costs
-    about two exec'd cold starts to start, so the first `exec_first` cold starts of a key are
-    exec'd and only a key that keeps cold-starting (crashes, timeouts, scaling out) gets one:
-    in `make test` most of ~40 sys.paths cold-start once or twice."""
+
+class ForkServers:
+    """The fork servers of one runtime, shared across functions.
+
+    A cold start uses a running server (of the same locale) that `serves` its sys.path: the
+    preloaded SDK is then the very files the worker would have imported, and every optional
+    module the SDK looked for is still absent (botocore uses awscrt when it can import it). A
+    server costs about two exec'd cold starts to start, so the first `exec_first` cold starts
+    that no server serves are exec'd; the next starts a server with that cold start's sys.path.
+    In `make test` most functions then share one server per test process."""
 
     def __init__(self, modules: tuple[str, ...], exec_first: int = 2) -> None:
         self.modules = modules
         self.exec_first = exec_first
-        self._servers: dict[tuple, ForkServer | None] = {}
-        self._starting: dict[tuple, threading.Lock] = {}
-        self._cold_starts: dict[tuple, int] = {}
+        self._servers: list[ForkServer] = []
+        self._failed: set[tuple] = set()  # (sys.path, locale) whose server could not start
+        self._starting: set[tuple] = set()  # locales with a server starting
+        self._unserved: dict[tuple, int] = {}  # cold starts no server served, by locale
         self._lock = threading.Lock()
 
     def get(self, sys_path: list[str], env: dict[str, str]) -> ForkServer | None:
         """The server for a cold start with `sys_path` and the locale variables of `env` (they
         decide what the interpreter sets up at start); None: start this worker with exec."""
-        key = (tuple(sys_path), tuple(sorted((k, v) for k, v in env.items() if k in LOCALE)))
+        locale = _locale_key(env)
+        dead = []
         with self._lock:
-            seen = self._cold_starts[key] = self._cold_starts.get(key, 0) + 1
-            if seen <= self.exec_first:
-                return None
-            starting = self._starting.setdefault(key, threading.Lock())
-        with starting:  # one start per key; other keys' cold starts do not wait for it
-            with self._lock:
-                dead = None
-                if key in self._servers:
-                    server = self._servers[key]
-                    if server is None:
-                        return None  # it failed to start once: do not retry on every cold start
-                    if server.alive:
-                        return server
-                    dead = server
-            if dead is not None:
-                dead.close()
-            try:
-                server = ForkServer(sys_path, env, self.modules)
-            except (ForkServerUnavailable, OSError) as exc:
-                LOG.warning("Lambda fork server unavailable, starting workers with exec: %s", exc)
+            for server in list(self._servers):
+                if not server.alive:
+                    self._servers.remove(server)
+                    dead.append(server)
+                elif server.locale == locale and server.serves(sys_path):
+                    break
+            else:
                 server = None
-            with self._lock:
-                self._servers[key] = server
+            if server is None:
+                seen = self._unserved[locale] = self._unserved.get(locale, 0) + 1
+                key = (tuple(sys_path), locale)
+                if seen <= self.exec_first or key in self._failed or locale in self._starting:
+                    server = None  # exec this one (another cold start is starting a server)
+                else:
+                    self._starting.add(locale)
+                    server = False
+        for gone in dead:
+            gone.close()
+        if server is not False:
             return server
-
-    def discard(self, sys_path: list[str]) -> None:
-        """Stop the servers of `sys_path` (their preloaded modules may be stale)."""
+        try:
+            started = ForkServer(sys_path, env, self.modules)
+        except (ForkServerUnavailable, OSError) as exc:
+            LOG.warning("Lambda fork server unavailable, starting workers with exec: %s", exc)
+            started = None
         with self._lock:
-            keys = [key for key in self._servers if key[0] == tuple(sys_path)]
-            servers = [self._servers.pop(key) for key in keys]
-        for server in servers:
-            if server is not None:
-                server.close()
+            self._starting.discard(locale)
+            if started is None:
+                self._failed.add(key)
+            else:
+                self._servers.append(started)
+        return started
+
+    def discard(self, entries: list[str]) -> None:
+        """Stop the servers that preloaded modules from any of `entries` (they may be stale)."""
+        changed = set(entries)
+        with self._lock:
+            stale = [s for s in self._servers if s.preloaded_from() & changed]
+            self._servers = [s for s in self._servers if s not in stale]
+        for server in stale:
+            server.close()
 
     def shutdown(self) -> None:
         with self._lock:
-            servers, self._servers = list(self._servers.values()), {}
+            servers, self._servers = self._servers, []
         for server in servers:
-            if server is not None:
-                server.close()
+            server.close()

@@ -177,7 +177,8 @@ class WorkerProcess:
         server = function.runtime.fork_server(function, env)
         if server is not None:
             try:
-                return server.spawn((to_worker_r, from_worker_w, output_w), env, cwd)
+                fds = (to_worker_r, from_worker_w, output_w)
+                return server.spawn(fds, env, cwd, function.sys_path)
             except ForkServerUnavailable as exc:
                 LOG.warning("%s: starting the worker with exec: %s", function.spec.name, exc)
         return subprocess.Popen(
@@ -337,7 +338,8 @@ class RegisteredFunction:
         for folder in (self.spec.code_dir, *(layer.content_dir for layer in self.spec.layers)):
             for cache in Path(folder).rglob("__pycache__"):
                 shutil.rmtree(cache, ignore_errors=True)
-        self.runtime.fork_servers.discard(self.sys_path)
+        # The last entry is the runtime's own boto3, which no function's update changes.
+        self.runtime.fork_servers.discard(self.sys_path[:-1])
         with self._cond:
             self.generation += 1
             idle, self._idle = self._idle, []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import uuid
 from pathlib import Path
@@ -33,12 +34,14 @@ def probe(stack):
     saved_mode, saved_servers = runtime.use_fork_server, runtime.fork_servers
     names = []
 
-    def start(fork: bool, servers: ForkServers | None = None) -> str:
+    def start(fork: bool, servers: ForkServers | None = None, code_dir: Path | None = None) -> str:
         runtime.use_fork_server = fork
         # from the first cold start on (the runtime's own servers wait for a few)
-        runtime.fork_servers = servers or ForkServers(PRELOADED_MODULES, exec_first=0)
+        if servers is not None or runtime.fork_servers is saved_servers:
+            runtime.fork_servers = servers or ForkServers(PRELOADED_MODULES, exec_first=0)
         name = f"probe-{'fork' if fork else 'exec'}-{uuid.uuid4().hex[:6]}"
-        runtime.register(FunctionSpec(name, FUNCTIONS / "probe", environment={"PROBE": "1"}))
+        code_dir = code_dir or FUNCTIONS / "probe"
+        runtime.register(FunctionSpec(name, code_dir, environment={"PROBE": "1"}))
         names.append(name)
         return name
 
@@ -117,7 +120,7 @@ def test_a_fork_server_that_died_is_replaced_and_its_workers_still_reported(stac
     assert stack.lambdas.fork_server(function, base_environment()) is not server
 
 
-def test_only_a_sys_path_that_keeps_cold_starting_gets_a_fork_server(stack, probe):
+def test_only_cold_starts_that_keep_coming_get_a_fork_server(stack, probe):
     name = probe(True, ForkServers(PRELOADED_MODULES, exec_first=2))
     function = stack.lambdas.get(name)
     preloaded = []
@@ -125,3 +128,42 @@ def test_only_a_sys_path_that_keeps_cold_starting_gets_a_fork_server(stack, prob
         preloaded.append(invoke(stack, name)[1]["sdk_preloaded"])
         function.recycle()  # the next invocation cold-starts
     assert preloaded == [False, False, True, True]
+
+
+def probe_copy(tmp_path: Path, folder: str, extra: dict[str, str] | None = None) -> Path:
+    """The probe's code in a folder of its own, with `extra` files (relative path -> text)."""
+    code = tmp_path / folder
+    shutil.copytree(FUNCTIONS / "probe", code, ignore=shutil.ignore_patterns("__pycache__"))
+    for relative, text in (extra or {}).items():
+        (code / relative).parent.mkdir(parents=True, exist_ok=True)
+        (code / relative).write_text(text)
+    return code
+
+
+def test_functions_whose_sys_paths_find_the_same_sdk_share_one_server(stack, probe, tmp_path):
+    first = invoke(stack, probe(True))[1]
+    other = probe(True, code_dir=probe_copy(tmp_path, "other"))
+    second = invoke(stack, other)[1]
+    assert first["sdk_preloaded"] and second["sdk_preloaded"]
+    assert first["ppid"] == second["ppid"]  # one server forked both
+    assert second["sys_path"][0] == str(tmp_path / "other")  # each with its own sys.path
+    assert first["boto3_file"] == second["boto3_file"]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"boto3/__init__.py": "__version__ = 'vendored'\n"},  # its own copy of a preloaded module
+        {"awscrt/__init__.py": ""},  # a module the SDK looks for, absent from the shared server
+    ],
+    ids=["vendored-boto3", "provides-awscrt"],
+)
+def test_a_function_whose_sys_path_imports_another_sdk_gets_its_own_server(
+    stack, probe, tmp_path, extra
+):
+    shared = invoke(stack, probe(True))[1]
+    own = probe(True, code_dir=probe_copy(tmp_path, "own", extra))
+    body = invoke(stack, own)[1]
+    assert body["ppid"] != shared["ppid"]
+    if "boto3/__init__.py" in extra:
+        assert body["boto3_file"] == str(tmp_path / "own" / "boto3" / "__init__.py")

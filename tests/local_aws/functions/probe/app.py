@@ -16,6 +16,7 @@ def lambda_handler(event, context):
         os.kill(os.getpid(), signal.SIGKILL)
     return {
         "pid": os.getpid(),
+        "ppid": os.getppid(),
         "sdk_preloaded": SDK_PRELOADED,
         "boto3_file": boto3.__file__,
         "sys_path": sys.path,
