@@ -93,10 +93,11 @@ browser-deps: ## Install chromium and chromium-driver (apt, as root) when missin
 test-console: $(STAMP) $(CONSOLE_STAMP) browser-deps ## The inspection CLI and web console tests only
 	$(PY) -m pytest tests/pipeline_tools tests/integration/test_runs_cli.py tests/integration/test_console_browser.py
 
-# pytest-xdist: one worker (with its own local stack on a free port) per core; tests are handed
-# out in the order tests/conftest.py sets (the small chaos run first), modules that share an
-# expensive module fixture stay on one worker (xdist_group). docs/testing.md
-TEST_WORKERS ?= auto
+# pytest-xdist: two workers (each with its own local stack on a free port) per core, because the
+# suite waits about half of its time (SQS redeliveries, retry intervals, browser pages); tests are
+# handed out in the order tests/conftest.py sets (the small chaos run first), modules that share
+# an expensive module fixture stay on one worker (xdist_group). docs/testing.md, "Suite time"
+TEST_WORKERS ?= $(shell echo $$((2 * $$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1))))
 XDIST := -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 # The deploy venv is made before the tests start: tests/workflow/test_lambda_build.py runs
