@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt | sha256sum | cut -c1-12)
 
-.PHONY: help install lint lock build test test-unit test-integration validate run up deploy bench chaos test-sfn-local clean console-deps browser-deps test-console iam-report verify-deployed
+.PHONY: help install lint lock build lambda-deps test test-unit test-integration validate run up deploy bench chaos test-sfn-local clean console-deps browser-deps test-console iam-report verify-deployed
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -100,12 +100,19 @@ test-console: $(STAMP) $(CONSOLE_STAMP) browser-deps ## The inspection CLI and w
 TEST_WORKERS ?= $(shell echo $$((2 * $$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1))))
 XDIST := -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
+# The Lambda functions' packages (.build/deps, cached by requirements hash) are installed before
+# the tests start, as the venvs are: otherwise every worker's first deploy waits on the same pip.
+LAMBDA_REQUIREMENTS := $(wildcard lambdas/*/requirements.txt) $(shell find tests -name requirements.txt)
+
+lambda-deps: $(STAMP) ## Install the local Lambda runtime's packages and each function's requirements (done by test)
+	@$(PY) -m local_aws.awslambda.packages $(LAMBDA_REQUIREMENTS) > /dev/null
+
 # The deploy venv is made before the tests start: tests/workflow/test_lambda_build.py runs
 # `make build`, and creating .venv-deploy (pip upgrading itself) inside the parallel suite failed.
-test: $(STAMP) $(CONSOLE_STAMP) $(DEPLOY_STAMP) browser-deps ## Run every test on every core (unit, template/ASL, integration, web console in Chromium, small chaos run, fuzzing, security)
+test: $(STAMP) $(CONSOLE_STAMP) $(DEPLOY_STAMP) browser-deps lambda-deps ## Run every test on every core (unit, template/ASL, integration, web console in Chromium, small chaos run, fuzzing, security)
 	$(PY) -m pytest $(XDIST)
 
-test-integration: $(STAMP) $(CONSOLE_STAMP) browser-deps ## The tests on the local stack with the pipe running (tests/integration, web console included)
+test-integration: $(STAMP) $(CONSOLE_STAMP) browser-deps lambda-deps ## The tests on the local stack with the pipe running (tests/integration, web console included)
 	$(PY) -m pytest $(XDIST) tests/integration
 
 # Step Functions Local in Docker with statemachine/test/MockConfigFile.json (docker-compose.yml).

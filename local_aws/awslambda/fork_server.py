@@ -158,13 +158,15 @@ class _NotFound:
 def main() -> None:
     sock = socket.socket(fileno=int(sys.argv[1]))
     prefix = json.loads(os.environ.pop("LOCAL_AWS_SYS_PATH"))
-    sys.path[:0] = prefix
-    _PREFIX_LENGTH[0] = len(prefix)
     given = set(json.loads(os.environ.pop("LOCAL_AWS_GIVEN_ENV")))
     _STARTUP_ADDED.update({k: v for k, v in os.environ.items() if k not in given})
     not_found = _NotFound()
     try:
+        # worker.py's own imports first, with the standard library only (as an exec'd worker
+        # imports them before it gets the function's sys.path), then the SDK with that sys.path.
         worker = _load_worker()
+        sys.path[:0] = prefix
+        _PREFIX_LENGTH[0] = len(prefix)
         before = set(sys.modules)
         sys.meta_path.append(not_found)
         for module in sys.argv[2:]:

@@ -66,3 +66,16 @@ def install_requirements(requirements_file: Path) -> Path:
 def runtime_path() -> Path:
     """The packages the Lambda runtime ships (boto3, botocore)."""
     return install_requirements(RUNTIME_REQUIREMENTS)
+
+
+def main(argv: list[str]) -> int:
+    """`python -m local_aws.awslambda.packages [requirements.txt ...]`: install the runtime's
+    packages and each file's folder ahead of time (what the first deploy would do), so that
+    parallel test workers do not all wait on the same pip at their first cold start."""
+    for requirements in (RUNTIME_REQUIREMENTS, *map(Path, argv)):
+        print(f"{requirements}: {install_requirements(requirements)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
