@@ -167,3 +167,15 @@ def test_a_function_whose_sys_path_imports_another_sdk_gets_its_own_server(
     assert body["ppid"] != shared["ppid"]
     if "boto3/__init__.py" in extra:
         assert body["boto3_file"] == str(tmp_path / "own" / "boto3" / "__init__.py")
+
+
+def test_a_function_that_vendors_the_sdk_later_stops_sharing_the_server(stack, probe, tmp_path):
+    name = probe(True, code_dir=probe_copy(tmp_path, "later"))
+    shared = invoke(stack, probe(True))[1]
+    assert invoke(stack, name)[1]["ppid"] == shared["ppid"]
+    (tmp_path / "later" / "boto3").mkdir()
+    (tmp_path / "later" / "boto3" / "__init__.py").write_text("__version__ = 'vendored'\n")
+    stack.lambdas.recycle(name)  # a code update: the next invocation cold-starts
+    body = invoke(stack, name)[1]
+    assert body["ppid"] != shared["ppid"]
+    assert body["boto3_file"] == str(tmp_path / "later" / "boto3" / "__init__.py")
