@@ -3,15 +3,11 @@ and a denial is the called service's own AccessDenied error (code, status, messa
 
 from __future__ import annotations
 
-import json
 import uuid
 
-import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-
-from local_aws.iam.trust import trust_policy
 
 ACCOUNT = "123456789012"
 
@@ -170,27 +166,14 @@ def test_the_switch_turns_enforcement_off(monkeypatch):
     assert enforcer.check(environ, RequestInfo("dynamodb", "GetItem", "json"), None) is None
 
 
-def test_a_deleted_roles_session_is_denied_everything(local_stack, table):
+def test_a_deleted_roles_session_is_denied_everything(local_stack, role_session, table):
     # The keys outlive the role; its permissions do not (a stack deleted while its pipe still
     # polls). A clear AccessDenied, not a server error.
     name, arn = table
-    iam, role = local_stack.client("iam"), f"deleted-role-{uuid.uuid4().hex[:8]}"
-    trust = json.dumps(trust_policy("lambda.amazonaws.com"))
-    role_arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust)
-    allow = {"Effect": "Allow", "Action": "dynamodb:*", "Resource": arn}
-    document = json.dumps({"Version": "2012-10-17", "Statement": [allow]})
-    iam.put_role_policy(RoleName=role, PolicyName="inline", PolicyDocument=document)
-    issued = local_stack.client("sts").assume_role(
-        RoleArn=role_arn["Role"]["Arn"], RoleSessionName="tester"
-    )["Credentials"]
-    session = boto3.session.Session(
-        aws_access_key_id=issued["AccessKeyId"],
-        aws_secret_access_key=issued["SecretAccessKey"],
-        aws_session_token=issued["SessionToken"],
-        region_name=local_stack.region,
-    )
+    session, role = role_session({"Effect": "Allow", "Action": "dynamodb:*", "Resource": arn})
     ddb = client(local_stack, session, "dynamodb")
     ddb.put_item(TableName=name, Item={"id": {"S": "kept"}})
+    iam = local_stack.client("iam")
     iam.delete_role_policy(RoleName=role, PolicyName="inline")
     iam.delete_role(RoleName=role)
     response = denied(ddb.get_item, TableName=name, Key={"id": {"S": "kept"}})
