@@ -27,7 +27,7 @@ from local_aws.core.gateway import ApiCallCounter, Gateway
 from local_aws.core.http_handler import QuietHandler, VerboseHandler
 from local_aws.faults import FaultInjector
 from local_aws.iam.enforcer import IamEnforcer
-from local_aws.stepfunctions import StepFunctionsFront
+from local_aws.stepfunctions.executions import StepFunctionsFront
 
 
 class LocalAWS:

@@ -26,7 +26,7 @@ from local_aws.awslambda.runtime import FunctionNotFound
 from local_aws.core.errors import ApiError, Response, api_error_response
 from local_aws.core.requests import TARGET_PREFIXES, RequestInfo, identify_request
 from local_aws.faults import fault_response
-from local_aws.stepfunctions import StepFunctionsFront
+from local_aws.stepfunctions.executions import StepFunctionsFront
 
 _INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<function>[^/]+)/invocations/?$")
 _SFN_TARGETS = {f"AWSStepFunctions.{op}" for op in StepFunctionsFront.OPERATIONS}
