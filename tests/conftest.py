@@ -9,10 +9,17 @@ web console's tests.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 
 import pytest
+
+# No third-party Hypothesis plugins in the suite: on its first import hypothesis runs every
+# installed package's entry point, and trio's (trio comes with selenium) registers a Random, for
+# which Hypothesis scans the whole heap (gc.get_referrers): ~0.45 s in each test process. No test
+# uses trio.
+os.environ.setdefault("HYPOTHESIS_NO_PLUGINS", "1")
 
 CHROMIUM_FLAGS = (
     "--headless",
