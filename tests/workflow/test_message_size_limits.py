@@ -59,6 +59,15 @@ def test_the_worst_body_escapes_as_much_as_any_sqs_body_can():
         assert raw <= escaped <= limits.ESCAPED_BYTES_PER_BYTE * utf8, repr(char)
 
 
+def test_a_batch_serialises_to_its_size_times_one_record():
+    # What worst_batch_bytes relies on to serialise one record instead of the whole batch.
+    for attrs in (False, True):
+        one = limits.record(limits.worst_message(3000, attrs), limits.SOURCE_ARN, limits.REGION)
+        for n in range(1, 11):
+            assert limits.input_bytes([one] * n) == n * limits.input_bytes([one]), (attrs, n)
+            assert limits.worst_batch_bytes(n, 3000) >= limits.input_bytes([one] * n)
+
+
 def test_ten_attributes_cost_more_than_the_same_bytes_of_body():
     plain = limits.record(limits.worst_message(5000, False), limits.SOURCE_ARN, limits.REGION)
     with_attrs = limits.record(limits.worst_message(5000, True), limits.SOURCE_ARN, limits.REGION)
