@@ -12,6 +12,7 @@ distinct names: message_validation, idempotency_check, message_store, queue_dele
 from __future__ import annotations
 
 import copy
+import functools
 import importlib.util
 import itertools
 import json
@@ -51,11 +52,17 @@ _module_ids = itertools.count()
 
 def template_resource(logical_id: str) -> dict[str, Any]:
     """The Properties of one resource of template.yaml (its names and schemas, not a copy)."""
+    return copy.deepcopy(_template()["Resources"][logical_id]["Properties"])
+
+
+@functools.cache
+def _template() -> dict[str, Any]:
+    # Decoded once per test process: the `table` fixture of every unit test asks for it.
     from cfnlint.decode import decode
 
     template, matches = decode(str(REPO / "template.yaml"))
     assert template is not None, matches
-    return template["Resources"][logical_id]["Properties"]
+    return template
 
 
 def load_function(function: str) -> ModuleType:
