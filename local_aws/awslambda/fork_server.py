@@ -28,6 +28,7 @@ runtime stops them (they are in their own sessions, as exec'd workers are).
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import importlib.util
 import json
@@ -56,6 +57,7 @@ def _child(worker, fds: list[int], request: dict, sock: socket.socket, wake: tup
     """In the forked child: become the worker process; never returns."""
     code = 1
     try:
+        gc.enable()
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         sock.close()
@@ -119,6 +121,7 @@ def serve(sock: socket.socket, worker) -> None:
             if not data:
                 return
             request = json.loads(data)
+            gc.freeze()  # see main()
             try:
                 pid = os.fork()
             except OSError as exc:
@@ -161,6 +164,11 @@ def main() -> None:
     given = set(json.loads(os.environ.pop("LOCAL_AWS_GIVEN_ENV")))
     _STARTUP_ADDED.update({k: v for k, v in os.environ.items() if k not in given})
     not_found = _NotFound()
+    # What the gc docs advise for a process that forks without exec: no collections in the server,
+    # its objects frozen before each fork, collections again in the child. A child's collections
+    # then skip the preloaded SDK's objects instead of walking (and copying) them: ~30 ms less CPU
+    # per cold start. https://docs.python.org/3/library/gc.html#gc.freeze
+    gc.disable()
     try:
         # worker.py's own imports first, with the standard library only (as an exec'd worker
         # imports them before it gets the function's sys.path), then the SDK with that sys.path.
