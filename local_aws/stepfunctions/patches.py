@@ -452,6 +452,50 @@ def _express_execution_arns() -> None:
         )
 
 
+def _definitions_parsed_once() -> None:
+    """CreateStateMachine/UpdateStateMachine validate with the executions' parse cache.
+
+    Why: moto validates a definition by parsing it (ANTLR, pure Python: ~0.1-0.2 s for the
+    pipeline's ASL) and drops the result; its first execution then parses it again. The same
+    string gives the same parse, and a definition that fails raises here exactly as before: the
+    same exceptions, turned into the same InvalidDefinition messages by moto's own code.
+    """
+    from moto.stepfunctions.parser import models
+    from moto.stepfunctions.parser.asl.parse import asl_parser
+
+    from local_aws.stepfunctions.executions import parsed_program
+
+    class _CachedParser:
+        @staticmethod
+        def parse(definition: str):
+            return (parsed_program(definition),)
+
+    # _validate_definition looks the parser up in models' globals at each call.
+    if models.AmazonStateLanguageParser is asl_parser.AmazonStateLanguageParser:
+        models.AmazonStateLanguageParser = _CachedParser
+
+
+def _parser_errors_with_their_names() -> None:
+    """The errors of moto's Step Functions parser API answer with their AWS names.
+
+    Why: they are written LocalStack's way (`code = "InvalidDefinition"`, `status_code = 400`) on
+    moto's AWSError, which names the error from `TYPE`: CreateStateMachine with a definition that
+    does not parse answered 400 with an empty error code (`UnknownError`) instead of AWS's
+    InvalidDefinition (API reference, CreateStateMachine, Errors).
+    """
+    from moto.stepfunctions.parser import api
+
+    for error in vars(api).values():
+        if (
+            isinstance(error, type)
+            and issubclass(error, api.ServiceException)
+            and isinstance(getattr(error, "code", None), str)
+            and error.TYPE is None
+        ):
+            error.TYPE = error.code
+            error.STATUS = getattr(error, "status_code", error.STATUS)
+
+
 def _sfn_local_task_names() -> None:
     """`aws-sdk:` Task events as AWS names them, or as Step Functions Local does (the switch).
 
@@ -521,4 +565,6 @@ def apply() -> None:
         _describe_execution_with_redrive_fields()
         _express_execution_arns()
         _sfn_local_task_names()
+        _definitions_parsed_once()
+        _parser_errors_with_their_names()
         _applied = True
