@@ -55,16 +55,22 @@ def screenshot(browser, name: str) -> Path:
     return path
 
 
-def _rows(browser):
-    from selenium.webdriver.common.by import By
-
-    return {
-        row.get_attribute("data-run-id"): row
-        for row in browser.find_elements(By.CSS_SELECTOR, "#runs-table tbody tr.run-row")
-    }
+def _rows(browser) -> dict[str, dict[str, str]]:
+    """The run list as rendered, read in one script. The list re-renders every 3 s (auto-refresh),
+    so element handles kept across WebDriver calls can go stale on a loaded machine."""
+    return browser.execute_script(
+        """const rows = {};
+        document.querySelectorAll("#runs-table tbody tr.run-row").forEach((tr) => {
+          rows[tr.dataset.runId] = {outcome: tr.dataset.outcome, text: tr.innerText,
+            outcome_text: tr.querySelector("td.outcome").innerText,
+            status_text: tr.querySelector("td.status").innerText};
+        });
+        return rows;"""
+    )
 
 
 def test_run_list_renders_with_outcomes_and_filters(page, scenario):
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -77,23 +83,25 @@ def test_run_list_renders_with_outcomes_and_filters(page, scenario):
         (scenario.failed, "failed"),
     ]:
         row = rows[run.run_id]
-        assert row.get_attribute("data-outcome") == outcome
-        assert row.find_element(By.CSS_SELECTOR, "td.outcome").text == outcome
-        assert run.key in row.text
-    assert rows[scenario.failed.run_id].find_element(By.CSS_SELECTOR, "td.status").text == "FAILED"
+        assert row["outcome"] == outcome, row
+        assert row["outcome_text"] == outcome, row
+        assert run.key in row["text"], row
+    assert rows[scenario.failed.run_id]["status_text"] == "FAILED"
     screenshot(browser, "runs-list")
 
     Select(browser.find_element(By.ID, "f-outcome")).select_by_visible_text("duplicate")
     WebDriverWait(browser, 20).until(lambda d: "outcome=duplicate" in d.current_url)
     WebDriverWait(browser, 20).until(
-        lambda d: _rows(d) and all(
-            r.get_attribute("data-outcome") == "duplicate" for r in _rows(d).values()
-        )
-    )  # fmt: skip
+        lambda d: (shown := _rows(d)) and all(r["outcome"] == "duplicate" for r in shown.values())
+    )
     assert scenario.duplicate.run_id in _rows(browser)
 
-    # clicking a row opens its run page
-    browser.find_element(By.CSS_SELECTOR, f'tr[data-run-id="{scenario.duplicate.run_id}"]').click()
+    # clicking a row opens its run page (a refresh between finding the row and clicking it
+    # replaces the row: find it again)
+    row = f'tr[data-run-id="{scenario.duplicate.run_id}"]'
+    WebDriverWait(browser, 20, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, row).click() or True
+    )
     WebDriverWait(browser, 20).until(lambda d: "#/run/" in d.current_url)
 
 
