@@ -108,7 +108,7 @@ _idle_programs: dict[str, list[Any]] = {}
 _programs_lock = threading.Lock()
 
 
-def _fresh_program(definition: str):
+def fresh_program(definition: str):
     """The parsed ASL program of `definition`, as a private copy for one execution.
 
     moto parses the definition (ANTLR, pure Python: ~10 ms for a small Map) for every execution.
@@ -148,7 +148,7 @@ def parsed_program(definition: str):
 
 
 def _return_program(definition: str, program: Any) -> None:
-    """Keep the program of a *succeeded* execution for reuse (see `_fresh_program`)."""
+    """Keep the program of a *succeeded* execution for reuse (see `fresh_program`)."""
     with _programs_lock:
         if definition not in _programs:
             return
@@ -172,7 +172,7 @@ class _Tracked:
         borrowed: list[Any] = []
 
         def entrypoint():
-            program = _fresh_program(definition)
+            program = fresh_program(definition)
             borrowed.append(program)
             return program
 

@@ -453,17 +453,22 @@ def _express_execution_arns() -> None:
 
 
 def _definitions_parsed_once() -> None:
-    """CreateStateMachine/UpdateStateMachine validate with the executions' parse cache.
+    """CreateStateMachine/UpdateStateMachine validate with the executions' parse cache, and
+    moto's own execution workers start from a private copy of that parse.
 
     Why: moto validates a definition by parsing it (ANTLR, pure Python: ~0.1-0.2 s for the
-    pipeline's ASL) and drops the result; its first execution then parses it again. The same
-    string gives the same parse, and a definition that fails raises here exactly as before: the
-    same exceptions, turned into the same InvalidDefinition messages by moto's own code.
+    pipeline's ASL) and drops the result; each execution then parses it again. The same string
+    gives the same parse, and a definition that fails raises here exactly as before: the same
+    exceptions, turned into the same InvalidDefinition messages by moto's own code. Executions
+    started through StepFunctionsFront already take their copy (`executions._Tracked`); this
+    covers the others (moto's `mock_aws` in a test process): one parse per definition, then a
+    deep copy per execution, as `executions.fresh_program` explains.
     """
     from moto.stepfunctions.parser import models
     from moto.stepfunctions.parser.asl.parse import asl_parser
+    from moto.stepfunctions.parser.backend import execution_worker
 
-    from local_aws.stepfunctions.executions import parsed_program
+    from local_aws.stepfunctions.executions import fresh_program, parsed_program
 
     class _CachedParser:
         @staticmethod
@@ -473,6 +478,11 @@ def _definitions_parsed_once() -> None:
     # _validate_definition looks the parser up in models' globals at each call.
     if models.AmazonStateLanguageParser is asl_parser.AmazonStateLanguageParser:
         models.AmazonStateLanguageParser = _CachedParser
+
+    def _get_evaluation_entrypoint(self):
+        return fresh_program(self._evaluation_details.state_machine_details.definition)
+
+    execution_worker.ExecutionWorker._get_evaluation_entrypoint = _get_evaluation_entrypoint
 
 
 def _parser_errors_with_their_names() -> None:
