@@ -69,12 +69,16 @@ def test_executions_moto_starts_itself_parse_nothing_again(monkeypatch):
             started = sfn.start_execution(
                 stateMachineArn=arn, name=f"run-{n}", input=json.dumps({"n": n})
             )
-            deadline = time.monotonic() + 30
-            while (described := sfn.describe_execution(executionArn=started["executionArn"]))[
-                "status"
-            ] == "RUNNING":
-                assert time.monotonic() < deadline, described
-                time.sleep(0.02)
+            described = _finished(sfn, started["executionArn"])
             assert described["status"] == "SUCCEEDED", described
             assert json.loads(described["output"])["n"] == n  # each execution its own copy
     assert parses == [definition]  # CreateStateMachine's validation; no execution parsed again
+
+
+def _finished(sfn, execution_arn: str, timeout_s: float = 30.0) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        described = sfn.describe_execution(executionArn=execution_arn)
+        if described["status"] != "RUNNING" or time.monotonic() > deadline:
+            return described  # a RUNNING one after the deadline fails the caller's assertion
+        time.sleep(0.02)
